@@ -1,0 +1,61 @@
+import type { OAuthProviderKey } from './environment.schema';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type JwtAlgorithm = 'HS256' | 'RS256' | 'EdDSA';
+export type SameSite = 'lax' | 'strict' | 'none';
+
+export interface OAuthProviderConfig {
+  clientId: string;
+  clientSecret: string;
+  authorizationUrl?: string;
+  tokenUrl?: string;
+  userinfoUrl?: string;
+}
+
+/**
+ * The validated, typed configuration. Injected by class token: `constructor(private config: AppConfig)`.
+ * Built once by `loadConfig()`; never mutated.
+ */
+export abstract class AppConfig {
+  abstract readonly env: NodeEnv;
+  abstract readonly port: number;
+  abstract readonly dataDir: string;
+  abstract readonly logLevel: string;
+  abstract readonly trustProxy: boolean | number | string;
+  abstract readonly database: { readonly url?: string; readonly migrationsRun: boolean };
+  abstract readonly redis: { readonly url?: string; readonly keyPrefix: string };
+  abstract readonly jwt: {
+    readonly algorithm: JwtAlgorithm;
+    readonly secret?: string;
+    readonly secretSource: 'environment' | 'data-dir' | 'none';
+    readonly privateKey?: string;
+    readonly publicKeys: readonly string[];
+    readonly expirationHours: number;
+  };
+  abstract readonly cookie: {
+    readonly name: string;
+    readonly secure: boolean;
+    readonly httpOnly: boolean;
+    readonly sameSite: SameSite;
+    readonly maxAgeSeconds: number;
+    readonly domain?: string;
+  };
+  abstract readonly frontendUrl: string;
+  abstract readonly corsOrigins: readonly string[];
+  abstract readonly bcryptRounds: number;
+  abstract readonly mail: { readonly smtpUrl?: string; readonly from: string };
+  abstract readonly oauth: {
+    readonly callbackBaseUrl?: string;
+    readonly providers: Readonly<Partial<Record<OAuthProviderKey, OAuthProviderConfig>>>;
+    readonly telegramBotToken?: string;
+  };
+  abstract readonly sse: {
+    readonly heartbeatS: number;
+    readonly maxLifetimeS: number;
+    readonly maxPerUser: number;
+    readonly ticketTtlS: number;
+    readonly ticketBindIp: boolean;
+    readonly replayLimit: number;
+  };
+  abstract readonly admin: { readonly email?: string; readonly password?: string };
+}

@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import type { AppConfig, OAuthProviderConfig } from './app-config';
+import { EnvironmentVariables, OAUTH_PROVIDERS, type OAuthProviderKey } from './environment.schema';
+
+export type RawEnvironment = Record<string, string | undefined>;
+
+/** A configuration problem, worded as the one line the process prints before it exits. */
+export class ConfigError extends Error {}
+
+/** Secrets that are obviously copied from an example; refused in production. */
+const PLACEHOLDER_SECRETS = ['change-me', 'changeme', 'secret', 'jwt-secret', 'your-secret-here'];
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+const JWT_SECRET_FILE = 'jwt-secret';
+
+/**
+ * Reads and validates the environment once. Throws `ConfigError` with a one-line message naming
+ * every bad variable. Values are never echoed, since some of them are secrets.
+ */
+export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
+  const env = validateEnvironment(raw);
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const production = nodeEnv === 'production';
+  const dataDir = resolve(env.DATA_DIR ?? './data');
+  const algorithm = env.JWT_ALGORITHM ?? 'HS256';
+  const cookieSecure = env.SESSION_COOKIE_SECURE ?? production;
+  const sameSite = env.SESSION_COOKIE_SAMESITE ?? 'lax';
+
+  if (sameSite === 'none' && !cookieSecure) {
+    throw new ConfigError(
+      'Invalid configuration: SESSION_COOKIE_SAMESITE=none requires SESSION_COOKIE_SECURE=true',
+    );
+  }
+
+  return Object.freeze({
+    env: nodeEnv,
+    port: env.PORT ?? 3000,
+    dataDir,
+    logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    database: { url: env.DATABASE_URL, migrationsRun: env.DB_MIGRATIONS_RUN ?? true },
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? '' },
+    jwt: { ...resolveJwtKeys(env, algorithm, production, dataDir), algorithm },
+    cookie: {
+      name: env.SESSION_COOKIE_NAME ?? 'session_token',
+      secure: cookieSecure,
+      httpOnly: env.SESSION_COOKIE_HTTPONLY ?? true,
+      sameSite,
+      maxAgeSeconds: env.SESSION_COOKIE_MAX_AGE ?? 2_592_000,
+      domain: env.SESSION_COOKIE_DOMAIN,
+    },
+    frontendUrl: stripTrailingSlash(env.FRONTEND_URL ?? `http://localhost:${env.PORT ?? 3000}`),
+    corsOrigins: parseOrigins(env.CORS_ORIGINS),
+    bcryptRounds: env.BCRYPT_ROUNDS ?? 10,
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? 'Tessera <no-reply@localhost>' },
+    oauth: {
+      callbackBaseUrl: env.OAUTH_CALLBACK_BASE_URL,
+      providers: readProviders(raw),
+      telegramBotToken: env.TELEGRAM_BOT_TOKEN,
+    },
+    sse: {
+      heartbeatS: env.SSE_HEARTBEAT_S ?? 15,
+      maxLifetimeS: env.SSE_MAX_LIFETIME_S ?? 1800,
+      maxPerUser: env.SSE_MAX_PER_USER ?? 10,
+      ticketTtlS: env.SSE_TICKET_TTL_S ?? 30,
+      ticketBindIp: env.SSE_TICKET_BIND_IP ?? true,
+      replayLimit: env.SSE_REPLAY_LIMIT ?? 500,
+    },
+    admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
+  });
+}
+
+function validateEnvironment(raw: RawEnvironment): EnvironmentVariables {
+  // Empty strings count as unset, as they do for most twelve-factor tools.
+  const present = Object.fromEntries(
+    Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const env = plainToInstance(EnvironmentVariables, present);
+  const errors = validateSync(env, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    throw new ConfigError(`Invalid configuration: ${errors.map(describeError).join('; ')}`);
+  }
+  return env;
+}
+
+function describeError(error: ValidationError): string {
+  const messages = Object.values(error.constraints ?? {});
+  return messages[0] ?? `${error.property} is invalid`;
+}
+
+function resolveJwtKeys(
+  env: EnvironmentVariables,
+  algorithm: AppConfig['jwt']['algorithm'],
+  production: boolean,
+  dataDir: string,
+): Omit<AppConfig['jwt'], 'algorithm'> {
+  const expirationHours = env.JWT_EXPIRATION_HOURS ?? 720;
+  const publicKeys = (env.JWT_PUBLIC_KEYS ?? '')
+    .split(/\n(?=-----BEGIN)|\|\|/)
+    .map((key) => key.trim())
+    .filter(Boolean);
+
+  if (algorithm !== 'HS256') {
+    if (!env.JWT_PRIVATE_KEY) {
+      throw new ConfigError(`Invalid configuration: JWT_PRIVATE_KEY is required for ${algorithm}`);
+    }
+    return {
+      privateKey: env.JWT_PRIVATE_KEY,
+      publicKeys,
+      expirationHours,
+      secretSource: 'none',
+    };
+  }
+
+  if (env.JWT_SECRET) {
+    if (production && isWeakSecret(env.JWT_SECRET)) {
+      throw new ConfigError(
+        `Invalid configuration: JWT_SECRET must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters and not a placeholder in production`,
+      );
+    }
+    return { secret: env.JWT_SECRET, publicKeys, expirationHours, secretSource: 'environment' };
+  }
+  if (production) {
+    throw new ConfigError('Invalid configuration: JWT_SECRET is required when NODE_ENV=production');
+  }
+  return {
+    secret: readOrCreateSecret(dataDir),
+    publicKeys,
+    expirationHours,
+    secretSource: 'data-dir',
+  };
+}
+
+function isWeakSecret(secret: string): boolean {
+  return (
+    secret.length < MIN_PRODUCTION_SECRET_LENGTH ||
+    PLACEHOLDER_SECRETS.some((placeholder) => secret.toLowerCase().includes(placeholder))
+  );
+}
+
+/** Outside production a secret is generated once and kept in DATA_DIR, so sessions survive restarts. */
+function readOrCreateSecret(dataDir: string): string {
+  const file = join(dataDir, JWT_SECRET_FILE);
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length >= MIN_PRODUCTION_SECRET_LENGTH) return stored;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+function readProviders(raw: RawEnvironment): Partial<Record<OAuthProviderKey, OAuthProviderConfig>> {
+  const providers: Partial<Record<OAuthProviderKey, OAuthProviderConfig>> = {};
+  for (const key of OAUTH_PROVIDERS) {
+    const clientId = raw[`${key}_CLIENT_ID`];
+    const clientSecret = raw[`${key}_CLIENT_SECRET`];
+    if (!clientId || !clientSecret) continue;
+    providers[key] = {
+      clientId,
+      clientSecret,
+      authorizationUrl: raw[`${key}_AUTHORIZATION_URL`] || undefined,
+      tokenUrl: raw[`${key}_TOKEN_URL`] || undefined,
+      userinfoUrl: raw[`${key}_USERINFO_URL`] || undefined,
+    };
+  }
+  return providers;
+}
+
+function parseOrigins(value: string | undefined): string[] {
+  const origins = (value ?? '')
+    .split(',')
+    .map((origin) => stripTrailingSlash(origin.trim()))
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(
+        'Invalid configuration: CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com',
+      );
+    }
+  }
+  return origins;
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return value.trim();
+}
+
+function stripTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

@@ -1,0 +1,33 @@
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../../config/app-config';
+import { buildDataSourceOptions } from './data-source-options';
+import { ENTITIES } from './entities';
+import { PostgresServer } from './postgres-server.service';
+import { AuthorRepository } from './repositories/author.repository';
+
+@Module({ providers: [PostgresServer], exports: [PostgresServer] })
+class PostgresServerModule {}
+
+/** Postgres through TypeORM, with the repositories feature modules use instead of the DataSource. */
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      imports: [PostgresServerModule],
+      inject: [AppConfig, PostgresServer],
+      useFactory: async (config: AppConfig, server: PostgresServer) => ({
+        ...buildDataSourceOptions(await server.connectionUrl(), {
+          migrationsRun: config.database.migrationsRun,
+          poolSize: server.poolSize,
+        }),
+        retryAttempts: 2,
+        retryDelay: 1000,
+      }),
+    }),
+    TypeOrmModule.forFeature(ENTITIES),
+  ],
+  providers: [AuthorRepository],
+  exports: [AuthorRepository],
+})
+export class DatabaseModule {}

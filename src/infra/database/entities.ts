@@ -1,0 +1,7 @@
+import { Author } from '../../auth/author.entity';
+import { AuthorRole } from '../../permissions/author-role.entity';
+import { Permission } from '../../permissions/permission.entity';
+import { Role } from '../../permissions/role.entity';
+
+/** Listed explicitly rather than globbed, so that the app, the CLI and Jest (ESM) load the same set. */
+export const ENTITIES = [Author, Role, Permission, AuthorRole];

@@ -1,0 +1,27 @@
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Author } from '../auth/author.entity';
+import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
+import { Role } from './role.entity';
+
+@Entity('author_role')
+export class AuthorRole {
+  @PrimaryColumn({ name: 'author_id', type: 'integer' })
+  authorId: number;
+
+  @PrimaryColumn({ name: 'role_id', type: 'text' })
+  roleId: string;
+
+  @Column({ name: 'granted_at', type: 'bigint', transformer: epochSeconds })
+  grantedAt: number;
+
+  @Column({ name: 'granted_by', type: 'integer', nullable: true })
+  grantedBy: number | null;
+
+  @ManyToOne(() => Author, (author) => author.roles, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'author_id' })
+  author?: Author;
+
+  @ManyToOne(() => Role, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'role_id' })
+  role?: Role;
+}
