@@ -23,7 +23,9 @@ export class Foundation1763900000000 implements MigrationInterface {
         last_seen bigint,
         CONSTRAINT author_slug_unique UNIQUE (slug)
       )`);
-    await queryRunner.query(`CREATE UNIQUE INDEX author_email_lower_unique ON author (lower(email))`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX author_email_lower_unique ON author (lower(email))`,
+    );
     await queryRunner.query(`
       CREATE TABLE role (
         id text PRIMARY KEY,

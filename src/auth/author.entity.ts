@@ -1,4 +1,4 @@
-import { Column, Entity, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, OneToMany, PrimaryGeneratedColumn, type Relation } from 'typeorm';
 import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
 import { AuthorRole } from '../permissions/author-role.entity';
 
@@ -48,5 +48,5 @@ export class Author {
   lastSeen: number | null;
 
   @OneToMany(() => AuthorRole, (authorRole) => authorRole.author)
-  roles?: AuthorRole[];
+  roles?: Relation<AuthorRole[]>;
 }

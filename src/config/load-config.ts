@@ -154,7 +154,9 @@ function readOrCreateSecret(dataDir: string): string {
   return secret;
 }
 
-function readProviders(raw: RawEnvironment): Partial<Record<OAuthProviderKey, OAuthProviderConfig>> {
+function readProviders(
+  raw: RawEnvironment,
+): Partial<Record<OAuthProviderKey, OAuthProviderConfig>> {
   const providers: Partial<Record<OAuthProviderKey, OAuthProviderConfig>> = {};
   for (const key of OAUTH_PROVIDERS) {
     const clientId = raw[`${key}_CLIENT_ID`];

@@ -1,4 +1,4 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
 import { Author } from '../auth/author.entity';
 import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
 import { Role } from './role.entity';
@@ -19,9 +19,9 @@ export class AuthorRole {
 
   @ManyToOne(() => Author, (author) => author.roles, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'author_id' })
-  author?: Author;
+  author?: Relation<Author>;
 
   @ManyToOne(() => Role, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'role_id' })
-  role?: Role;
+  role?: Relation<Role>;
 }

@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../../config/app-config';
+import { TerminusModule } from '@nestjs/terminus';
+import { DatabaseHealthIndicator } from './database.health';
 import { buildDataSourceOptions } from './data-source-options';
 import { ENTITIES } from './entities';
 import { PostgresServer } from './postgres-server.service';
@@ -26,8 +28,9 @@ class PostgresServerModule {}
       }),
     }),
     TypeOrmModule.forFeature(ENTITIES),
+    TerminusModule,
   ],
-  providers: [AuthorRepository],
-  exports: [AuthorRepository],
+  providers: [AuthorRepository, DatabaseHealthIndicator],
+  exports: [AuthorRepository, DatabaseHealthIndicator],
 })
 export class DatabaseModule {}

@@ -29,7 +29,11 @@ export class EmbeddedPostgres {
       maxConnections: MAX_SOCKET_CONNECTIONS,
     });
     await server.start();
-    return new EmbeddedPostgres(db, server, `postgres://postgres@${server.getServerConn()}/postgres`);
+    return new EmbeddedPostgres(
+      db,
+      server,
+      `postgres://postgres@${server.getServerConn()}/postgres`,
+    );
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,70 @@
+import { HttpStatus, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import cookieParser from 'cookie-parser';
+import { json, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import type { AppConfig } from './config/app-config';
+
+export const BODY_LIMIT = '100kb';
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+}
+
+const BODY_ERRORS: Record<string, { status: number; message: string }> = {
+  'entity.too.large': { status: 413, message: `Request body is larger than ${BODY_LIMIT}` },
+  'entity.parse.failed': { status: 400, message: 'Request body is not valid JSON' },
+  'encoding.unsupported': { status: 415, message: 'Unsupported content encoding' },
+  'charset.unsupported': { status: 415, message: 'Unsupported charset' },
+};
+
+/** JSON body parsing whose failures answer in Nest's error shape instead of Express's HTML page. */
+function jsonBody(): (req: Request, res: Response, next: NextFunction) => void {
+  const parse = json({ limit: BODY_LIMIT });
+  return (req, res, next) =>
+    parse(req, res, (error?: BodyParserError) => {
+      if (!error) return next();
+      const known = BODY_ERRORS[error.type ?? ''];
+      const status = known?.status ?? error.status ?? HttpStatus.BAD_REQUEST;
+      const message = known?.message ?? 'Request body could not be read';
+      res.status(status).json({ statusCode: status, message, error: httpReason(status) });
+    });
+}
+
+function httpReason(status: number): string {
+  const reasons: Record<number, string> = {
+    400: 'Bad Request',
+    413: 'Payload Too Large',
+    415: 'Unsupported Media Type',
+  };
+  return reasons[status] ?? 'Bad Request';
+}
+
+/** Applies the HTTP hygiene every entry point shares (main, the test harness). */
+export function configureApp(app: NestExpressApplication, config: AppConfig): void {
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', config.trustProxy);
+  app.use(helmet());
+  app.use(cookieParser());
+  app.use(jsonBody());
+  app.enableCors({
+    origin: (origin, callback) => callback(null, !origin || config.corsOrigins.includes(origin)),
+    credentials: true,
+  });
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+  );
+}
+
+export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  configureApp(app, config);
+  return app;
+}

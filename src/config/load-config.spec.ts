@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, type RawEnvironment } from './load-config';
+
+describe('loadConfig', () => {
+  let dataDir: string;
+  const load = (env: RawEnvironment) => loadConfig({ DATA_DIR: dataDir, ...env });
+  const refusal = (env: RawEnvironment): string => {
+    try {
+      load(env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as Error).message;
+    }
+    throw new Error('configuration was accepted');
+  };
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-config-'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('starts with no environment at all, on the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.database.url).toBeUndefined();
+    expect(config.redis).toEqual({ url: undefined, keyPrefix: '' });
+    expect(config.cookie).toEqual({
+      name: 'session_token',
+      secure: false,
+      httpOnly: true,
+      sameSite: 'lax',
+      maxAgeSeconds: 2592000,
+      domain: undefined,
+    });
+    expect(config.jwt.expirationHours).toBe(720);
+    expect(config.sse).toEqual({
+      heartbeatS: 15,
+      maxLifetimeS: 1800,
+      maxPerUser: 10,
+      ticketTtlS: 30,
+      ticketBindIp: true,
+      replayLimit: 500,
+    });
+    expect(config.trustProxy).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'Invalid configuration: PORT must be an integer from 0 to 65535'],
+    [
+      { DATABASE_URL: 'not-a-url' },
+      'Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL',
+    ],
+    [
+      { SESSION_COOKIE_SAMESITE: 'maybe' },
+      'Invalid configuration: SESSION_COOKIE_SAMESITE must be one of lax, strict, none',
+    ],
+    [{ PORT: '70000' }, 'Invalid configuration: PORT must be an integer from 0 to 65535'],
+    [
+      { SSE_TICKET_BIND_IP: 'perhaps' },
+      'Invalid configuration: SSE_TICKET_BIND_IP must be true or false',
+    ],
+    [
+      { REDIS_URL: 'http://x' },
+      'Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL',
+    ],
+    [
+      { GOOGLE_TOKEN_URL: 'ftp://x' },
+      'Invalid configuration: GOOGLE_TOKEN_URL must be an http(s) URL',
+    ],
+  ])('refuses %j with one line naming the variable', (env, message) => {
+    const text = refusal(env);
+    expect(text).toBe(message);
+    expect(text).not.toContain('\n');
+  });
+
+  it('names every bad variable on the same line without echoing values', () => {
+    const text = refusal({ PORT: 'abc', BCRYPT_ROUNDS: 'lots-of-secret-rounds' });
+    expect(text).toMatch(/PORT .*; BCRYPT_ROUNDS /);
+    expect(text).not.toContain('lots-of-secret-rounds');
+  });
+
+  it('refuses to start in production without JWT_SECRET', () => {
+    expect(refusal({ NODE_ENV: 'production' })).toBe(
+      'Invalid configuration: JWT_SECRET is required when NODE_ENV=production',
+    );
+  });
+
+  it('refuses placeholder or short secrets in production', () => {
+    expect(
+      refusal({ NODE_ENV: 'production', JWT_SECRET: 'change-me-change-me-change-me-change-me' }),
+    ).toMatch(/JWT_SECRET must be at least 32 characters and not a placeholder/);
+    expect(refusal({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toMatch(/JWT_SECRET/);
+  });
+
+  it('makes cookies Secure by default in production', () => {
+    const config = load({ NODE_ENV: 'production', JWT_SECRET: 'q'.repeat(24) + 'Zx81-aa09-kk' });
+    expect(config.cookie.secure).toBe(true);
+    expect(config.jwt.secretSource).toBe('environment');
+  });
+
+  it('refuses SameSite=None without Secure', () => {
+    expect(refusal({ SESSION_COOKIE_SAMESITE: 'none' })).toBe(
+      'Invalid configuration: SESSION_COOKIE_SAMESITE=none requires SESSION_COOKIE_SECURE=true',
+    );
+    expect(
+      load({ SESSION_COOKIE_SAMESITE: 'None', SESSION_COOKIE_SECURE: 'true' }).cookie.sameSite,
+    ).toBe('none');
+  });
+
+  it('outside production, generates a JWT secret once and keeps it in DATA_DIR', () => {
+    const first = load({});
+    const second = load({});
+    expect(first.jwt.secretSource).toBe('data-dir');
+    expect(first.jwt.secret?.length).toBeGreaterThanOrEqual(32);
+    expect(second.jwt.secret).toBe(first.jwt.secret);
+    expect(readFileSync(join(dataDir, 'jwt-secret'), 'utf8').trim()).toBe(first.jwt.secret);
+  });
+
+  it('parses CORS_ORIGINS and refuses anything that is not an origin', () => {
+    expect(load({ CORS_ORIGINS: 'https://a.example, http://localhost:5173/' }).corsOrigins).toEqual(
+      ['https://a.example', 'http://localhost:5173'],
+    );
+    expect(refusal({ CORS_ORIGINS: 'https://a.example/path' })).toMatch(
+      /^Invalid configuration: CORS_ORIGINS/,
+    );
+  });
+
+  it('enables an OAuth provider only when both its id and secret are set', () => {
+    const config = load({
+      GITHUB_CLIENT_ID: 'id',
+      GITHUB_CLIENT_SECRET: 'secret',
+      GOOGLE_CLIENT_ID: 'only-id',
+    });
+    expect(Object.keys(config.oauth.providers)).toEqual(['GITHUB']);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(load({ PORT: '', DATABASE_URL: '' }).port).toBe(3000);
+  });
+});

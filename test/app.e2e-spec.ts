@@ -1,0 +1,110 @@
+import { REDIS_STORE, type RedisStore } from '../src/infra/redis/redis-store';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const ALLOWED_ORIGIN = 'https://app.example.test';
+
+describe('HTTP foundation', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ CORS_ORIGINS: ALLOWED_ORIGIN });
+  });
+  afterAll(() => t.close());
+
+  it('reports health with both components up', async () => {
+    const res = await t.http().get('/health').expect(200);
+    expect(res.body).toEqual({ status: 'ok', db: 'up', redis: 'up' });
+  });
+
+  it('serves Prometheus metrics with the default process metrics', async () => {
+    const res = await t.http().get('/metrics').expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toContain('# TYPE process_cpu_user_seconds_total counter');
+    expect(res.text).toContain('nodejs_heap_size_used_bytes');
+  });
+
+  it('answers an unknown route with 404 in Nest error shape', async () => {
+    const res = await t.http().get('/no/such/route').expect(404);
+    expect(res.body).toEqual({
+      statusCode: 404,
+      message: 'Cannot GET /no/such/route',
+      error: 'Not Found',
+    });
+  });
+
+  it('answers malformed JSON with 400 and no stack trace', async () => {
+    const res = await t
+      .http()
+      .post('/health')
+      .set('Content-Type', 'application/json')
+      .send('{"email": "a@b.c",')
+      .expect(400);
+    expect(res.body).toEqual({
+      statusCode: 400,
+      message: 'Request body is not valid JSON',
+      error: 'Bad Request',
+    });
+    expect(res.text).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('refuses a body over 100 kB with 413', async () => {
+    const res = await t
+      .http()
+      .post('/health')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ padding: 'x'.repeat(200 * 1024) }))
+      .expect(413);
+    expect(res.body).toEqual({
+      statusCode: 413,
+      message: 'Request body is larger than 100kb',
+      error: 'Payload Too Large',
+    });
+  });
+
+  it('gives each response a request id and keeps a safe incoming one', async () => {
+    const generated = await t.http().get('/health');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const kept = await t.http().get('/health').set('X-Request-Id', 'trace-123');
+    expect(kept.headers['x-request-id']).toBe('trace-123');
+    const unsafe = await t.http().get('/health').set('X-Request-Id', 'spaces and <junk>');
+    expect(unsafe.headers['x-request-id']).not.toContain('junk');
+  });
+
+  it('sets security headers', async () => {
+    const res = await t.http().get('/health');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('answers CORS with credentials for an allowed origin only', async () => {
+    const allowed = await t
+      .http()
+      .options('/health')
+      .set('Origin', ALLOWED_ORIGIN)
+      .set('Access-Control-Request-Method', 'POST');
+    expect(allowed.headers['access-control-allow-origin']).toBe(ALLOWED_ORIGIN);
+    expect(allowed.headers['access-control-allow-credentials']).toBe('true');
+
+    const foreign = await t
+      .http()
+      .options('/health')
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'POST');
+    expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('health when Redis is down', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('answers 503 naming Redis as down', async () => {
+    await t.app.get<RedisStore>(REDIS_STORE).close();
+    const res = await t.http().get('/health').expect(503);
+    expect(res.body).toEqual({ status: 'error', db: 'up', redis: 'down' });
+  });
+});

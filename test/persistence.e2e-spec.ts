@@ -1,0 +1,47 @@
+import { DataSource } from 'typeorm';
+import { AuthorRepository } from '../src/infra/database/repositories/author.repository';
+import { newAuthor } from './support/factories';
+import { startTestApp, type TestApp } from './support/test-app';
+
+describe('database', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('seeds the roles and permissions of SPEC section 6', async () => {
+    const rows: { role_id: string; permissions: string }[] = await t.app.get(DataSource).query(
+      `SELECT role_id, string_agg(permission_id, ',' ORDER BY permission_id) AS permissions
+         FROM role_permission GROUP BY role_id ORDER BY role_id`,
+    );
+    expect(rows).toEqual([
+      { role_id: 'admin', permissions: 'admin,moderate,read,write' },
+      { role_id: 'moderator', permissions: 'moderate,read,write' },
+      { role_id: 'user', permissions: 'read,write' },
+    ]);
+  });
+
+  it('keeps emails unique regardless of case', async () => {
+    const authors = t.app.get(AuthorRepository);
+    const first = newAuthor();
+    await authors.create(first);
+    await expect(authors.create(newAuthor({ email: first.email.toUpperCase() }))).rejects.toThrow(
+      /author_email_lower_unique/,
+    );
+    const found = await authors.findByEmail(first.email.toUpperCase());
+    expect(found?.email).toBe(first.email);
+  });
+
+  it('keeps written rows across a restart', async () => {
+    const input = newAuthor();
+    const created = await t.app.get(AuthorRepository).create(input);
+
+    t = await t.restart();
+
+    const found = await t.app.get(AuthorRepository).findById(created.id);
+    expect(found).toMatchObject({ id: created.id, email: input.email, slug: input.slug });
+    expect(found?.createdAt).toBe(created.createdAt);
+  });
+});
