@@ -14,7 +14,7 @@ import { IoRedisStore } from '../../src/infra/redis/ioredis.store';
 export const SERVICES = {
   databaseUrl: process.env.DATABASE_URL || undefined,
   redisUrl: process.env.REDIS_URL || undefined,
-  keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'tessera-test:',
+  keyPrefix: process.env.REDIS_KEY_PREFIX || 'tessera-test:',
 };
 
 export interface TestApp {
