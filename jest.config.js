@@ -1,4 +1,4 @@
-/** Jest runs in ESM mode because the NestJS 12 packages are ESM-only (see docs/DEVELOPMENT.md). */
+/** Jest runs in ESM mode because the NestJS 12 packages are ESM-only (see docs/DEVELOPMENT.md, Toolchain). */
 module.exports = {
   rootDir: '.',
   roots: ['<rootDir>/src', '<rootDir>/test'],
