@@ -18,8 +18,8 @@ export class Foundation1763900000000 implements MigrationInterface {
         phone text,
         phone_verified boolean NOT NULL DEFAULT false,
         banned_at bigint,
-        created_at bigint NOT NULL DEFAULT extract(epoch FROM now())::bigint,
-        updated_at bigint NOT NULL DEFAULT extract(epoch FROM now())::bigint,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
         last_seen bigint,
         CONSTRAINT author_slug_unique UNIQUE (slug)
       )`);
@@ -38,15 +38,22 @@ export class Foundation1763900000000 implements MigrationInterface {
       )`);
     await queryRunner.query(`
       CREATE TABLE role_permission (
-        role_id text NOT NULL REFERENCES role (id) ON DELETE CASCADE,
-        permission_id text NOT NULL REFERENCES permission (id) ON DELETE CASCADE,
+        role_id text NOT NULL REFERENCES role (id) ON DELETE CASCADE ON UPDATE CASCADE,
+        permission_id text NOT NULL REFERENCES permission (id) ON DELETE CASCADE ON UPDATE CASCADE,
         PRIMARY KEY (role_id, permission_id)
       )`);
+    // Named as TypeORM names a many-to-many junction's indexes, so `migration:generate` sees no drift.
+    await queryRunner.query(
+      `CREATE INDEX "IDX_3d0a7155eafd75ddba5a701336" ON role_permission (role_id)`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "IDX_e3a3ba47b7ca00fd23be4ebd6c" ON role_permission (permission_id)`,
+    );
     await queryRunner.query(`
       CREATE TABLE author_role (
         author_id integer NOT NULL REFERENCES author (id) ON DELETE CASCADE,
         role_id text NOT NULL REFERENCES role (id) ON DELETE CASCADE,
-        granted_at bigint NOT NULL DEFAULT extract(epoch FROM now())::bigint,
+        granted_at bigint NOT NULL,
         granted_by integer REFERENCES author (id) ON DELETE SET NULL,
         PRIMARY KEY (author_id, role_id)
       )`);

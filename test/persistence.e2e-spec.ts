@@ -23,6 +23,11 @@ describe('database', () => {
     ]);
   });
 
+  it('has a schema from migrations that matches the entities exactly', async () => {
+    const pending = await t.app.get(DataSource).driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+  });
+
   it('keeps emails unique regardless of case', async () => {
     const authors = t.app.get(AuthorRepository);
     const first = newAuthor();

@@ -1,4 +1,12 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import {
+  Column,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryColumn,
+  type Relation,
+} from 'typeorm';
 import { Author } from '../auth/author.entity';
 import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
 import { Role } from './role.entity';
@@ -8,6 +16,7 @@ export class AuthorRole {
   @PrimaryColumn({ name: 'author_id', type: 'integer' })
   authorId: number;
 
+  @Index('author_role_role_idx')
   @PrimaryColumn({ name: 'role_id', type: 'text' })
   roleId: string;
 
@@ -18,10 +27,14 @@ export class AuthorRole {
   grantedBy: number | null;
 
   @ManyToOne(() => Author, (author) => author.roles, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'author_id' })
+  @JoinColumn({ name: 'author_id', foreignKeyConstraintName: 'author_role_author_id_fkey' })
   author?: Relation<Author>;
 
   @ManyToOne(() => Role, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'role_id' })
+  @JoinColumn({ name: 'role_id', foreignKeyConstraintName: 'author_role_role_id_fkey' })
   role?: Relation<Role>;
+
+  @ManyToOne(() => Author, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'granted_by', foreignKeyConstraintName: 'author_role_granted_by_fkey' })
+  grantor?: Relation<Author> | null;
 }

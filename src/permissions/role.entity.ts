@@ -13,8 +13,16 @@ export class Role {
   @ManyToMany(() => Permission)
   @JoinTable({
     name: 'role_permission',
-    joinColumn: { name: 'role_id', referencedColumnName: 'id' },
-    inverseJoinColumn: { name: 'permission_id', referencedColumnName: 'id' },
+    joinColumn: {
+      name: 'role_id',
+      referencedColumnName: 'id',
+      foreignKeyConstraintName: 'role_permission_role_id_fkey',
+    },
+    inverseJoinColumn: {
+      name: 'permission_id',
+      referencedColumnName: 'id',
+      foreignKeyConstraintName: 'role_permission_permission_id_fkey',
+    },
   })
   permissions?: Permission[];
 }
