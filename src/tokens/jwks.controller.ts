@@ -1,0 +1,15 @@
+import type { JsonWebKey } from 'node:crypto';
+import { Controller, Get, Header } from '@nestjs/common';
+import { JwtCodec } from './jwt-codec.service';
+
+@Controller('.well-known')
+export class JwksController {
+  constructor(private readonly codec: JwtCodec) {}
+
+  /** Keys change only on a deploy, so verifiers may cache them briefly. */
+  @Get('jwks.json')
+  @Header('Cache-Control', 'public, max-age=300')
+  jwks(): { keys: JsonWebKey[] } {
+    return this.codec.jwks();
+  }
+}
