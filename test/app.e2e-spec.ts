@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { REDIS_STORE, type RedisStore } from '../src/infra/redis/redis-store';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -106,5 +107,38 @@ describe('health when Redis is down', () => {
     await t.app.get<RedisStore>(REDIS_STORE).close();
     const res = await t.http().get('/health').expect(503);
     expect(res.body).toEqual({ status: 'error', db: 'up', redis: 'down' });
+  });
+});
+
+describe('JWKS', () => {
+  it('publishes no keys for HS256', async () => {
+    const t = await startTestApp();
+    try {
+      const res = await t.http().get('/.well-known/jwks.json').expect(200);
+      expect(res.body).toEqual({ keys: [] });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('publishes the public key for EdDSA, without private parts', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const t = await startTestApp({
+      JWT_ALGORITHM: 'EdDSA',
+      JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    });
+    try {
+      const res = await t.http().get('/.well-known/jwks.json').expect(200);
+      expect(res.body.keys).toHaveLength(1);
+      expect(res.body.keys[0]).toMatchObject({
+        kty: 'OKP',
+        crv: 'Ed25519',
+        alg: 'EdDSA',
+        use: 'sig',
+      });
+      expect(res.body.keys[0].d).toBeUndefined();
+    } finally {
+      await t.close();
+    }
   });
 });
