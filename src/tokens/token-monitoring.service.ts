@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { REDIS_STORE, type RedisStore } from '../infra/redis/redis-store';
+import { REDIS_STORE, type RedisStore, type StoreMemoryUsage } from '../infra/redis/redis-store';
 
 /** The token key families of SPEC section 2, by the pattern their keys match. */
 const TOKEN_TYPES = {
@@ -28,6 +28,11 @@ export class TokenMonitoring {
       }),
     );
     return Object.fromEntries(entries) as Record<TokenType, number>;
+  }
+
+  /** Memory of the store holding the tokens (Redis INFO memory, or the process heap when embedded). */
+  memory(): Promise<StoreMemoryUsage> {
+    return this.store.memoryUsage();
   }
 
   /** Writes, reads back and deletes a probe key: proves the token store can do its job. */

@@ -79,6 +79,9 @@ describeForEachDriver('Batch token operations and monitoring', (makeStore) => {
     expect(after.session - before.session).toBe(2);
     expect(after.sse_ticket).toBe(before.sse_ticket);
     expect(await monitoring.healthCheck()).toBe(true);
+    const memory = await monitoring.memory();
+    expect(memory.usedBytes).toBeGreaterThan(0);
+    expect(memory.peakBytes).toBeGreaterThanOrEqual(memory.usedBytes);
     const unreachable = makeStore();
     await unreachable.cleanup();
     expect(await new TokenMonitoring(unreachable.store).healthCheck()).toBe(false);

@@ -4,6 +4,7 @@ import type {
   RedisStore,
   SetOptions,
   StoreBatch,
+  StoreMemoryUsage,
   Subscription,
 } from './redis-store';
 
@@ -299,6 +300,16 @@ export class IoRedisStore implements RedisStore {
 
   async ping(): Promise<void> {
     await this.client.ping();
+  }
+
+  async memoryUsage(): Promise<StoreMemoryUsage> {
+    const info = await this.client.info('memory');
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    return {
+      usedBytes: field('used_memory'),
+      peakBytes: field('used_memory_peak'),
+      maxBytes: field('maxmemory'),
+    };
   }
 
   async close(): Promise<void> {

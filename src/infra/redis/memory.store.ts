@@ -3,6 +3,7 @@ import type {
   RedisStore,
   SetOptions,
   StoreBatch,
+  StoreMemoryUsage,
   Subscription,
 } from './redis-store';
 
@@ -461,6 +462,13 @@ export class MemoryStore implements RedisStore {
 
   ping(): Promise<void> {
     return this.run(() => undefined);
+  }
+
+  memoryUsage(): Promise<StoreMemoryUsage> {
+    return this.run(() => {
+      const { heapUsed, heapTotal } = process.memoryUsage();
+      return { usedBytes: heapUsed, peakBytes: heapTotal, maxBytes: 0 };
+    });
   }
 
   async close(): Promise<void> {

@@ -35,6 +35,12 @@ export interface StoreBatch {
   exec(): Promise<unknown[]>;
 }
 
+export interface StoreMemoryUsage {
+  usedBytes: number;
+  peakBytes: number;
+  maxBytes: number;
+}
+
 export type MessageListener = (message: string, channel: string) => void;
 
 export interface Subscription {
@@ -105,6 +111,11 @@ export interface RedisStore {
 
   /** Round trip to the server; rejects when it is down. */
   ping(): Promise<void>;
+  /**
+   * Memory figures in bytes: the server's `INFO memory` on Redis (maxBytes 0 = no limit); the
+   * process heap for the in-process driver, whose data lives there.
+   */
+  memoryUsage(): Promise<StoreMemoryUsage>;
   /**
    * Closes connections and timers and drops listeners. Idempotent; afterwards commands reject with
    * 'store is closed' and `Subscription.unsubscribe()` resolves.
