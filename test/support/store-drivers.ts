@@ -44,17 +44,16 @@ export function describeForEachDriver(
     }, 'redis'));
 }
 
-/** Every key of the store with its value(s) flattened to text, for "nothing secret stored" checks. */
-export async function dumpStore(store: RedisStore): Promise<string> {
-  const lines: string[] = [];
+/** Every key of the store with its value, whatever the key's type, for "nothing secret stored" checks. */
+export async function dumpStore(store: RedisStore): Promise<Map<string, string>> {
+  const entries = new Map<string, string>();
   for await (const keys of store.scan('*', 500)) {
     for (const key of keys) {
-      const value = await store
-        .get(key)
-        .catch(() => store.hgetall(key).then((h) => JSON.stringify(h)))
-        .catch(() => store.smembers(key).then((m) => m.join(',')));
-      lines.push(`${key} ${value}`);
+      const value =
+        (await store.get(key).catch(() => null)) ??
+        JSON.stringify((await store.hgetall(key).catch(() => null)) ?? (await store.smembers(key)));
+      entries.set(key, value);
     }
   }
-  return lines.join('\n');
+  return entries;
 }

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load-config';
 import { IoRedisStore } from '../../src/infra/redis/ioredis.store';
 import { MemoryStore } from '../../src/infra/redis/memory.store';
 import type { RedisStore } from '../../src/infra/redis/redis-store';
+import { dumpStore as dump } from '../support/store-drivers';
 import { OAuthTokenManager } from '../../src/tokens/oauth-token.service';
 
 type StoreFactory = (prefix: string) => RedisStore;
@@ -14,20 +15,6 @@ type StoreFactory = (prefix: string) => RedisStore;
 const newPrefix = () => `tessera-test:${randomUUID()}:`;
 const VALUE_FORMAT = /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]+$/;
 const DAY_MS = 24 * 3600 * 1000;
-
-/** Every key of the store with its value, whatever the key's type. */
-async function dump(store: RedisStore): Promise<Map<string, string>> {
-  const entries = new Map<string, string>();
-  for await (const keys of store.scan('*', 500)) {
-    for (const key of keys) {
-      const value =
-        (await store.get(key).catch(() => null)) ??
-        JSON.stringify((await store.hgetall(key).catch(() => null)) ?? (await store.smembers(key)));
-      entries.set(key, value);
-    }
-  }
-  return entries;
-}
 
 /** Changes one character of a base64url part so that its decoded bytes change too. */
 function flipPart(value: string, part: number): string {

@@ -181,7 +181,7 @@ describeForEachDriver('SessionTokenManager', (makeStore) => {
     const tokens = await Promise.all(
       [1, 2].map(() => sessions.createSession(userId, { username: 'ann' })),
     );
-    const dump = await dumpStore(store);
+    const dump = [...(await dumpStore(store))].map(([key, value]) => `${key} ${value}`).join('\n');
     expect(dump).toContain(`user_sessions:${userId}`);
     for (const token of tokens) {
       expect(dump).not.toContain(token);

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { IoRedisStore } from '../../src/infra/redis/ioredis.store';
 import { MemoryStore } from '../../src/infra/redis/memory.store';
 import type { RedisStore } from '../../src/infra/redis/redis-store';
+import { dumpStore as dump } from '../support/store-drivers';
 import {
   VerificationTokenManager,
   type VerificationType,
@@ -12,20 +13,6 @@ type StoreFactory = (prefix: string) => RedisStore;
 
 const newPrefix = () => `tessera-test:${randomUUID()}:`;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** Every key of the store with its value, whatever the key's type. */
-async function dump(store: RedisStore): Promise<Map<string, string>> {
-  const entries = new Map<string, string>();
-  for await (const keys of store.scan('*', 500)) {
-    for (const key of keys) {
-      const value =
-        (await store.get(key).catch(() => null)) ??
-        JSON.stringify((await store.hgetall(key).catch(() => null)) ?? (await store.smembers(key)));
-      entries.set(key, value);
-    }
-  }
-  return entries;
-}
 
 /** Counts every call made on the store, to prove that some inputs never reach it. */
 function counting(store: RedisStore): { store: RedisStore; calls: () => number } {
