@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { hash, verify } from '@node-rs/bcrypt';
+import { AppConfig } from '../config/app-config';
+
+/** bcrypt reads at most 72 bytes; longer passwords are pre-hashed so that every byte counts. */
+const BCRYPT_MAX_BYTES = 72;
+const COST = /^\$2[abxy]\$(\d{2})\$/;
+
+export interface PasswordCheck {
+  valid: boolean;
+  /** The stored hash was made with another cost than BCRYPT_ROUNDS: store a new one. */
+  needsRehash: boolean;
+}
+
+/**
+ * Password hashing with bcrypt at BCRYPT_ROUNDS, off the event loop (@node-rs/bcrypt runs on the
+ * libuv thread pool).
+ */
+@Injectable()
+export class PasswordService {
+  private readonly cost: number;
+  private dummyHash?: Promise<string>;
+
+  constructor(config: AppConfig) {
+    this.cost = config.bcryptRounds;
+  }
+
+  hash(password: string): Promise<string> {
+    return hash(prepare(password), { cost: this.cost });
+  }
+
+  /**
+   * Checks a password against a stored hash. With no stored hash (unknown account, or one that
+   * signs in only through OAuth) it still runs one bcrypt comparison against a dummy hash, so
+   * the answer takes about as long as for a wrong password and does not reveal which it was.
+   */
+  async check(password: string, storedHash: string | null | undefined): Promise<PasswordCheck> {
+    if (!storedHash) {
+      this.dummyHash ??= this.hash('tessera-dummy-password');
+      await verify(prepare(password), await this.dummyHash);
+      return { valid: false, needsRehash: false };
+    }
+    const valid = await verify(prepare(password), storedHash);
+    return { valid, needsRehash: valid && costOf(storedHash) !== this.cost };
+  }
+}
+
+function prepare(password: string): string {
+  return Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_BYTES
+    ? createHash('sha256').update(password, 'utf8').digest('base64')
+    : password;
+}
+
+function costOf(storedHash: string): number | null {
+  const match = COST.exec(storedHash);
+  return match ? Number(match[1]) : null;
+}
