@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { hash, verify } from '@node-rs/bcrypt';
+import { compare, hash } from 'bcryptjs';
 import { AppConfig } from '../config/app-config';
 
 /** bcrypt reads at most 72 bytes; longer passwords are pre-hashed so that every byte counts. */
@@ -14,8 +14,9 @@ export interface PasswordCheck {
 }
 
 /**
- * Password hashing with bcrypt at BCRYPT_ROUNDS, off the event loop (@node-rs/bcrypt runs on the
- * libuv thread pool).
+ * Password hashing with bcrypt at BCRYPT_ROUNDS. bcryptjs's async API works in small slices that
+ * yield to the event loop, so other requests keep being served during a hash (pure JS: the native
+ * @node-rs/bcrypt's per-platform packages do not install with `npm ci` from this registry).
  */
 @Injectable()
 export class PasswordService {
@@ -27,7 +28,7 @@ export class PasswordService {
   }
 
   hash(password: string): Promise<string> {
-    return hash(prepare(password), { cost: this.cost });
+    return hash(prepare(password), this.cost);
   }
 
   /**
@@ -38,10 +39,10 @@ export class PasswordService {
   async check(password: string, storedHash: string | null | undefined): Promise<PasswordCheck> {
     if (!storedHash) {
       this.dummyHash ??= this.hash('tessera-dummy-password');
-      await verify(prepare(password), await this.dummyHash);
+      await compare(prepare(password), await this.dummyHash);
       return { valid: false, needsRehash: false };
     }
-    const valid = await verify(prepare(password), storedHash);
+    const valid = await compare(prepare(password), storedHash);
     return { valid, needsRehash: valid && costOf(storedHash) !== this.cost };
   }
 }
