@@ -4,15 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppConfig } from '../../src/config/app-config';
 import { loadConfig } from '../../src/config/load-config';
-import { IoRedisStore } from '../../src/infra/redis/ioredis.store';
-import { MemoryStore } from '../../src/infra/redis/memory.store';
 import type { RedisStore } from '../../src/infra/redis/redis-store';
-import { dumpStore as dump } from '../support/store-drivers';
+import { describeForEachDriver, dumpStore as dump } from '../support/store-drivers';
 import { OAuthTokenManager } from '../../src/tokens/oauth-token.service';
 
-type StoreFactory = (prefix: string) => RedisStore;
+type StoreFactory = () => RedisStore;
 
-const newPrefix = () => `tessera-test:${randomUUID()}:`;
 const VALUE_FORMAT = /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]+$/;
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -41,7 +38,7 @@ function describeOAuthTokens(name: RedisStore['driver'], makeStore: StoreFactory
 
     beforeEach(() => {
       config = newConfig();
-      store = makeStore(newPrefix());
+      store = makeStore();
       tokens = new OAuthTokenManager(store, config);
       userId = 1 + Math.floor(Math.random() * 1_000_000);
       secrets = {
@@ -197,14 +194,6 @@ function describeOAuthTokens(name: RedisStore['driver'], makeStore: StoreFactory
   });
 }
 
-describeOAuthTokens('memory', () => new MemoryStore());
-
-const redisUrl = process.env.REDIS_URL;
-if (redisUrl) {
-  describeOAuthTokens('redis', (prefix) => new IoRedisStore({ url: redisUrl, keyPrefix: prefix }));
-} else {
-  console.warn('REDIS_URL unset: skipping the ioredis run of the OAuth token suite');
-  describe.skip('OAuthTokenManager: redis (REDIS_URL unset)', () => {
-    it('needs REDIS_URL', () => undefined);
-  });
-}
+describeForEachDriver('OAuthTokenManager', (makeStore, driver) =>
+  describeOAuthTokens(driver, () => makeStore().store),
+);

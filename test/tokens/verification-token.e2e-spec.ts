@@ -1,17 +1,14 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { IoRedisStore } from '../../src/infra/redis/ioredis.store';
-import { MemoryStore } from '../../src/infra/redis/memory.store';
+import { createHash, randomBytes } from 'node:crypto';
 import type { RedisStore } from '../../src/infra/redis/redis-store';
-import { dumpStore as dump } from '../support/store-drivers';
+import { describeForEachDriver, dumpStore as dump } from '../support/store-drivers';
 import {
   VerificationTokenManager,
   type VerificationType,
 } from '../../src/tokens/verification-token.service';
 import { waitFor } from '../support/wait-for';
 
-type StoreFactory = (prefix: string) => RedisStore;
+type StoreFactory = () => RedisStore;
 
-const newPrefix = () => `tessera-test:${randomUUID()}:`;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Counts every call made on the store, to prove that some inputs never reach it. */
@@ -37,7 +34,7 @@ function describeVerificationTokens(name: RedisStore['driver'], makeStore: Store
     let userId: number;
 
     beforeEach(() => {
-      store = makeStore(newPrefix());
+      store = makeStore();
       tokens = new VerificationTokenManager(store);
       userId = 1 + Math.floor(Math.random() * 1_000_000);
     });
@@ -252,17 +249,6 @@ function describeVerificationTokens(name: RedisStore['driver'], makeStore: Store
   });
 }
 
-describeVerificationTokens('memory', () => new MemoryStore());
-
-const redisUrl = process.env.REDIS_URL;
-if (redisUrl) {
-  describeVerificationTokens(
-    'redis',
-    (prefix) => new IoRedisStore({ url: redisUrl, keyPrefix: prefix }),
-  );
-} else {
-  console.warn('REDIS_URL unset: skipping the ioredis run of the verification token suite');
-  describe.skip('VerificationTokenManager: redis (REDIS_URL unset)', () => {
-    it('needs REDIS_URL', () => undefined);
-  });
-}
+describeForEachDriver('VerificationTokenManager', (makeStore, driver) =>
+  describeVerificationTokens(driver, () => makeStore().store),
+);
