@@ -22,12 +22,19 @@ function run(
   return Object.assign(child, { output: () => output, exited });
 }
 
+/**
+ * A free port below the ephemeral range (32768+): the server starts its embedded Postgres on an
+ * ephemeral port, which could otherwise be handed the number this check just released.
+ */
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    const attempt = () => {
+      const port = 20000 + Math.floor(Math.random() * 10000);
+      const server = createServer()
+        .once('error', attempt)
+        .listen(port, () => server.close(() => resolve(port)));
+    };
+    attempt();
   });
 }
 
