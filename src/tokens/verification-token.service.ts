@@ -150,24 +150,8 @@ export class VerificationTokenManager {
   async confirmVerificationToken(token: string): Promise<VerificationRecord | null> {
     const hash = hashIfWellFormed(token);
     if (hash === null) return null;
-    const record = parseRecord(await this.store.getdel(recordKey(hash)));
-    if (record !== null) await this.releasePointer(latestKey(record.userId, record.type), hash);
-    return record;
-  }
-
-  /**
-   * Clears the latest-token pointer if it names the consumed token. The store has no
-   * compare-and-delete, so the pointer is taken atomically and put back when it named a newer token
-   * created concurrently.
-   */
-  private async releasePointer(pointer: string, hash: string): Promise<void> {
-    const [current] = await this.store.multi().get(pointer).del(pointer).exec();
-    if (typeof current !== 'string' || current === hash) return;
-    const ttlMs = await this.store.pttl(recordKey(current));
-    if (ttlMs <= 0) return;
-    const restored = await this.store.set(pointer, current, { ttlMs, onlyIfAbsent: true });
-    // A pointer written since it was taken comes from a later creation, which supersedes `current`:
-    // deleting it keeps one live token per user and type.
-    if (!restored) await this.store.del(recordKey(current));
+    // The latest-token pointer may keep naming this consumed token until it expires; the next
+    // creation then deletes a key that is already gone, which is harmless.
+    return parseRecord(await this.store.getdel(recordKey(hash)));
   }
 }
