@@ -1,4 +1,5 @@
 import { Foundation1763900000000 } from './1763900000000-Foundation';
+import { AuthAccounts1764000000000 } from './1764000000000-AuthAccounts';
 
 /** Every migration, in order. A new migration file is added here as well. */
-export const MIGRATIONS = [Foundation1763900000000];
+export const MIGRATIONS = [Foundation1763900000000, AuthAccounts1764000000000];

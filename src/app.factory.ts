@@ -1,5 +1,6 @@
 import { HttpStatus, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
 import { json, type NextFunction, type Request, type Response } from 'express';
@@ -58,6 +59,24 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
+  serveOpenApi(app, config);
+}
+
+/** OpenAPI for the REST routes: the UI at /docs, the document at /docs/json. */
+function serveOpenApi(app: NestExpressApplication, config: AppConfig): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Tessera')
+      .setDescription(
+        'Sign-in, sessions, permissions and real-time notifications. GraphQL is served at /graphql.',
+      )
+      .setVersion('0.1.0')
+      .addCookieAuth(config.cookie.name)
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
 }
 
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {

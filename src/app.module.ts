@@ -1,13 +1,18 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from './config/app-config';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
+import { GraphQLModule } from './graphql/graphql.module';
 import { HealthModule } from './health/health.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { LoggingModule } from './infra/logging/logging.module';
 import { MailModule } from './infra/mail/mail.module';
 import { RedisModule } from './infra/redis/redis.module';
+import { SmsModule } from './infra/sms/sms.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PermissionsModule } from './permissions/permissions.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { TokensModule } from './tokens/tokens.module';
 
 @Module({})
@@ -21,9 +26,14 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         MailModule,
+        SmsModule,
         MetricsModule,
         HealthModule,
         TokensModule,
+        AuditModule,
+        RateLimitModule,
+        PermissionsModule,
+        GraphQLModule,
         AuthModule,
       ],
     };

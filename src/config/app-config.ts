@@ -4,6 +4,15 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export type JwtAlgorithm = 'HS256' | 'RS256' | 'EdDSA';
 export type SameSite = 'lax' | 'strict' | 'none';
 
+/** `limit` requests per `windowSeconds`; the caller is then refused for one window. */
+export interface RateLimit {
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+export type RateLimitName =
+  'loginIp' | 'loginEmail' | 'registerIp' | 'forgotEmail' | 'phoneUser' | 'ticketSession';
+
 export interface OAuthProviderConfig {
   clientId: string;
   clientSecret: string;
@@ -57,5 +66,6 @@ export abstract class AppConfig {
     readonly ticketBindIp: boolean;
     readonly replayLimit: number;
   };
+  abstract readonly rateLimits: Readonly<Record<RateLimitName, RateLimit>>;
   abstract readonly admin: { readonly email?: string; readonly password?: string };
 }

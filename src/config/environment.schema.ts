@@ -27,6 +27,10 @@ const toBool = ({ value }: { value: unknown }) => {
   return value;
 };
 
+/** A rate limit: `<requests>/<window seconds>`, e.g. `5/60`. */
+const RATE = /^[1-9]\d{0,6}\/[1-9]\d{0,6}$/;
+const RATE_MESSAGE = { message: '$property must look like <requests>/<seconds>, e.g. 5/60' };
+
 const BOOL = { message: '$property must be true or false' };
 const httpUrl = { require_tld: false, protocols: ['http', 'https'], require_protocol: true };
 
@@ -216,6 +220,30 @@ export class EnvironmentVariables {
     message: '$property must be true, false, a hop count or a list of addresses/subnets',
   })
   TRUST_PROXY?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_LOGIN_IP?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_LOGIN_EMAIL?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_REGISTER_IP?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_FORGOT_EMAIL?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_PHONE_USER?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_TICKET_SESSION?: string;
 
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

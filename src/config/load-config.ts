@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import type { AppConfig, OAuthProviderConfig } from './app-config';
+import type { AppConfig, OAuthProviderConfig, RateLimit } from './app-config';
 import { EnvironmentVariables, OAUTH_PROVIDERS, type OAuthProviderKey } from './environment.schema';
 
 export type RawEnvironment = Record<string, string | undefined>;
@@ -68,6 +68,14 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
       ticketTtlS: env.SSE_TICKET_TTL_S ?? 30,
       ticketBindIp: env.SSE_TICKET_BIND_IP ?? true,
       replayLimit: env.SSE_REPLAY_LIMIT ?? 500,
+    },
+    rateLimits: {
+      loginIp: parseRate(env.RATE_LIMIT_LOGIN_IP, '20/60'),
+      loginEmail: parseRate(env.RATE_LIMIT_LOGIN_EMAIL, '5/60'),
+      registerIp: parseRate(env.RATE_LIMIT_REGISTER_IP, '10/3600'),
+      forgotEmail: parseRate(env.RATE_LIMIT_FORGOT_EMAIL, '3/3600'),
+      phoneUser: parseRate(env.RATE_LIMIT_PHONE_USER, '5/3600'),
+      ticketSession: parseRate(env.RATE_LIMIT_TICKET_SESSION, '30/60'),
     },
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
   });
@@ -195,6 +203,11 @@ function parseTrustProxy(value: string | undefined): boolean | number | string {
   if (v === 'false') return false;
   if (/^\d+$/.test(v)) return Number(v);
   return value.trim();
+}
+
+function parseRate(value: string | undefined, fallback: string): RateLimit {
+  const [limit, windowSeconds] = (value ?? fallback).split('/').map(Number);
+  return { limit, windowSeconds };
 }
 
 function stripTrailingSlash(url: string): string {

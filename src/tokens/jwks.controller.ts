@@ -1,8 +1,10 @@
 import type { JsonWebKey } from 'node:crypto';
 import { Controller, Get, Header } from '@nestjs/common';
 import { JwtCodec } from './jwt-codec.service';
+import { Public } from '../permissions/access.decorator';
 
 @Controller('.well-known')
+@Public()
 export class JwksController {
   constructor(private readonly codec: JwtCodec) {}
 

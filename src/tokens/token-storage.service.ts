@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   type DeviceInfo,
+  type SessionData,
   SessionTokenManager,
   type VerifiedSession,
 } from './session-token.service';
@@ -28,5 +29,23 @@ export class TokenStorage {
 
   revokeSession(token: unknown): Promise<boolean> {
     return this.sessions.revokeSessionToken(token);
+  }
+
+  /** A renewed token for the same session when it is past half its life; else null. */
+  slideSession(session: VerifiedSession): Promise<string | null> {
+    return this.sessions.slideSession(session);
+  }
+
+  listSessions(userId: number): Promise<SessionData[]> {
+    return this.sessions.listSessions(userId);
+  }
+
+  /** Revokes one session by id (jti); false when the user has no such session. */
+  revokeSessionById(userId: number, jti: string): Promise<boolean> {
+    return this.sessions.revokeSession(userId, jti);
+  }
+
+  revokeUserSessions(userId: number, options: { except?: string } = {}): Promise<number> {
+    return this.sessions.revokeUserSessions(userId, options);
   }
 }

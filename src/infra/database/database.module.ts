@@ -6,7 +6,17 @@ import { DatabaseHealthIndicator } from './database.health';
 import { buildDataSourceOptions } from './data-source-options';
 import { ENTITIES } from './entities';
 import { PostgresServer } from './postgres-server.service';
+import { AuditEventRepository } from './repositories/audit-event.repository';
+import { AuthorRoleRepository } from './repositories/author-role.repository';
 import { AuthorRepository } from './repositories/author.repository';
+import { OAuthAccountRepository } from './repositories/oauth-account.repository';
+
+const REPOSITORIES = [
+  AuthorRepository,
+  AuthorRoleRepository,
+  OAuthAccountRepository,
+  AuditEventRepository,
+];
 
 @Module({ providers: [PostgresServer], exports: [PostgresServer] })
 class PostgresServerModule {}
@@ -30,7 +40,7 @@ class PostgresServerModule {}
     TypeOrmModule.forFeature(ENTITIES),
     TerminusModule,
   ],
-  providers: [AuthorRepository, DatabaseHealthIndicator],
-  exports: [AuthorRepository, DatabaseHealthIndicator],
+  providers: [...REPOSITORIES, DatabaseHealthIndicator],
+  exports: [...REPOSITORIES, DatabaseHealthIndicator],
 })
 export class DatabaseModule {}

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Author } from '../../../auth/author.entity';
+import { AuthorRole } from '../../../permissions/author-role.entity';
+import { translateDuplicates } from '../duplicate-key.error';
 import { nowSeconds } from '../epoch-seconds.transformer';
 
 export interface NewAuthor {
@@ -11,23 +13,38 @@ export interface NewAuthor {
   passwordHash?: string | null;
 }
 
+export type ProfileChanges = Partial<Pick<Author, 'name' | 'slug' | 'bio' | 'pic'>>;
+
+/** Constraint names, for callers that turn a `DuplicateKeyError` into a message. */
+export const AUTHOR_EMAIL_UNIQUE = 'author_email_lower_unique';
+export const AUTHOR_SLUG_UNIQUE = 'author_slug_unique';
+
 @Injectable()
 export class AuthorRepository {
   constructor(@InjectRepository(Author) private readonly authors: Repository<Author>) {}
 
-  async create(input: NewAuthor): Promise<Author> {
+  /** Inserts an author, with `roleId` granted in the same transaction when given. */
+  create(input: NewAuthor, roleId?: string): Promise<Author> {
     const now = nowSeconds();
-    const author = this.authors.create({
-      email: input.email,
-      slug: input.slug,
-      name: input.name ?? null,
-      passwordHash: input.passwordHash ?? null,
-      createdAt: now,
-      updatedAt: now,
-    });
-    const saved = await this.authors.save(author);
-    delete saved.passwordHash;
-    return saved;
+    return translateDuplicates(() =>
+      this.authors.manager.transaction(async (manager) => {
+        const saved = await manager.save(
+          manager.create(Author, {
+            email: input.email,
+            slug: input.slug,
+            name: input.name ?? null,
+            passwordHash: input.passwordHash ?? null,
+            createdAt: now,
+            updatedAt: now,
+          }),
+        );
+        if (roleId) {
+          await manager.insert(AuthorRole, { authorId: saved.id, roleId, grantedAt: now });
+        }
+        delete saved.passwordHash;
+        return saved;
+      }),
+    );
   }
 
   findById(id: number): Promise<Author | null> {
@@ -35,9 +52,55 @@ export class AuthorRepository {
   }
 
   findByEmail(email: string): Promise<Author | null> {
+    return this.byEmail(email).getOne();
+  }
+
+  /** The author with `passwordHash` loaded (it is left out of every other read). */
+  findByEmailWithPassword(email: string): Promise<Author | null> {
+    return this.byEmail(email).addSelect('author.passwordHash').getOne();
+  }
+
+  findByIdWithPassword(id: number): Promise<Author | null> {
     return this.authors
       .createQueryBuilder('author')
-      .where('lower(author.email) = lower(:email)', { email })
+      .addSelect('author.passwordHash')
+      .where('author.id = :id', { id })
       .getOne();
+  }
+
+  async slugExists(slug: string): Promise<boolean> {
+    return this.authors.existsBy({ slug });
+  }
+
+  /** Applies profile changes; resolves with the updated author, or null when it does not exist. */
+  async updateProfile(id: number, changes: ProfileChanges): Promise<Author | null> {
+    if (Object.keys(changes).length > 0) {
+      await translateDuplicates(() =>
+        this.authors.update({ id }, { ...changes, updatedAt: nowSeconds() }),
+      );
+    }
+    return this.findById(id);
+  }
+
+  async setPasswordHash(id: number, passwordHash: string): Promise<void> {
+    await this.authors.update({ id }, { passwordHash, updatedAt: nowSeconds() });
+  }
+
+  async markEmailVerified(id: number): Promise<void> {
+    await this.authors.update({ id }, { emailVerified: true, updatedAt: nowSeconds() });
+  }
+
+  async setVerifiedPhone(id: number, phone: string): Promise<void> {
+    await this.authors.update({ id }, { phone, phoneVerified: true, updatedAt: nowSeconds() });
+  }
+
+  async touchLastSeen(id: number): Promise<void> {
+    await this.authors.update({ id }, { lastSeen: nowSeconds() });
+  }
+
+  private byEmail(email: string) {
+    return this.authors
+      .createQueryBuilder('author')
+      .where('lower(author.email) = lower(:email)', { email });
   }
 }

@@ -1,0 +1,61 @@
+import { ForbiddenException, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { AuthorRepository } from '../infra/database/repositories/author.repository';
+import { TokenStorage } from '../tokens/token-storage.service';
+import { OriginPolicy } from './origin-policy.service';
+import { SessionCookieService } from './session-cookie.service';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const BEARER = /^Bearer +([^\s]+) *$/i;
+
+/**
+ * Runs once per request, before REST handlers and GraphQL alike: finds the session token (an
+ * `Authorization: Bearer` header wins over the cookie), verifies it against Redis, loads the author
+ * and puts both on `req.auth`. It also enforces the origin rule for state-changing requests that a
+ * browser could send with the cookie, and renews a cookie past half its life (sliding expiry).
+ */
+@Injectable()
+export class AuthenticationMiddleware implements NestMiddleware {
+  constructor(
+    private readonly tokens: TokenStorage,
+    private readonly authors: AuthorRepository,
+    private readonly cookies: SessionCookieService,
+    private readonly origins: OriginPolicy,
+  ) {}
+
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const bearer = BEARER.exec(req.get('authorization') ?? '')?.[1];
+    const token = bearer ?? this.cookies.read(req);
+    const via = bearer ? 'bearer' : 'cookie';
+
+    if (token) {
+      const session = await this.tokens.verifySession(token);
+      const author = session ? await this.authors.findById(session.userId) : null;
+      if (session && author && author.bannedAt === null) {
+        req.auth = { author, session, via, token };
+      }
+    }
+
+    // Bearer requests cannot be forged by another site (a browser never adds the header by itself).
+    if (!SAFE_METHODS.has(req.method) && !bearer) {
+      const origin = this.origins.originOf(req);
+      if (origin !== undefined && !this.origins.allows(origin, req)) {
+        throw new ForbiddenException(`Origin ${origin} is not allowed`);
+      }
+      if (origin === undefined && req.auth) {
+        throw new ForbiddenException(
+          'A cookie-authenticated request that changes state must carry Origin or Referer',
+        );
+      }
+    }
+
+    if (req.auth?.via === 'cookie') {
+      const renewed = await this.tokens.slideSession(req.auth.session);
+      if (renewed) {
+        this.cookies.set(res, renewed);
+        req.auth.token = renewed;
+      }
+    }
+    next();
+  }
+}

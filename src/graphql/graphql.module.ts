@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { Module } from '@nestjs/common';
+import { GraphQLModule as NestGraphQLModule } from '@nestjs/graphql';
+import type { Request, Response } from 'express';
+import { AppConfig } from '../config/app-config';
+import { formatGraphQLError } from './graphql-error.formatter';
+
+/**
+ * Code-first GraphQL at /graphql. Outside production the schema is written to src/schema.gql on
+ * start, so that a change to it shows in review. Apollo's CSRF prevention is on: a browser cannot
+ * send a "simple" cross-site request that would run an operation with the user's cookie.
+ */
+@Module({
+  imports: [
+    NestGraphQLModule.forRootAsync<ApolloDriverConfig>({
+      driver: ApolloDriver,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        path: '/graphql',
+        autoSchemaFile: config.env === 'production' ? true : join(process.cwd(), 'src/schema.gql'),
+        sortSchema: true,
+        csrfPrevention: true,
+        introspection: config.env !== 'production',
+        playground: false,
+        includeStacktraceInErrorResponses: false,
+        autoTransformHttpErrors: false,
+        formatError: formatGraphQLError,
+        context: ({ req, res }: { req: Request; res: Response }) => ({ req, res }),
+      }),
+    }),
+  ],
+})
+export class GraphQLModule {}
