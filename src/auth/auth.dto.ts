@@ -8,6 +8,7 @@ import {
   Matches,
   MaxLength,
   MinLength,
+  ValidateIf,
 } from 'class-validator';
 import type { DeliveryMode } from './session-cookie.service';
 
@@ -89,7 +90,8 @@ export class UpdateProfileDto {
 
   @ApiPropertyOptional({ example: 'ada-lovelace', pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' })
   @Field({ nullable: true })
-  @IsOptional()
+  // Not @IsOptional(): that would let `null` through, and every author needs a slug.
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsString()
   @MinLength(2)
   @MaxLength(50)

@@ -74,9 +74,13 @@ export class AuthorRepository {
 
   /** Applies profile changes; resolves with the updated author, or null when it does not exist. */
   async updateProfile(id: number, changes: ProfileChanges): Promise<Author | null> {
-    if (Object.keys(changes).length > 0) {
+    // Only the fields given: an input object may carry the others as `undefined`.
+    const given = Object.fromEntries(
+      Object.entries(changes).filter(([, value]) => value !== undefined),
+    );
+    if (Object.keys(given).length > 0) {
       await translateDuplicates(() =>
-        this.authors.update({ id }, { ...changes, updatedAt: nowSeconds() }),
+        this.authors.update({ id }, { ...given, updatedAt: nowSeconds() }),
       );
     }
     return this.findById(id);
