@@ -7,8 +7,9 @@ import { AppConfig } from '../config/app-config';
 import { formatGraphQLError } from './graphql-error.formatter';
 
 /**
- * Code-first GraphQL at /graphql. Outside production the schema is written to src/schema.gql on
- * start, so that a change to it shows in review. Apollo's CSRF prevention is on: a browser cannot
+ * Code-first GraphQL at /graphql. In development the schema is written to src/schema.gql on start,
+ * so that a change to it shows in review; tests compare that file with the live schema, so they
+ * must not rewrite it. Apollo's CSRF prevention is on: a browser cannot
  * send a "simple" cross-site request that would run an operation with the user's cookie.
  */
 @Module({
@@ -18,7 +19,7 @@ import { formatGraphQLError } from './graphql-error.formatter';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         path: '/graphql',
-        autoSchemaFile: config.env === 'production' ? true : join(process.cwd(), 'src/schema.gql'),
+        autoSchemaFile: config.env === 'development' ? join(process.cwd(), 'src/schema.gql') : true,
         sortSchema: true,
         csrfPrevention: true,
         introspection: config.env !== 'production',
