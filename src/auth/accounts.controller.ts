@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiConflictResponse,
@@ -14,6 +14,7 @@ import type { Author } from './author.entity';
 import { Client, type ClientInfo } from './client-info.decorator';
 import { LinkedAccountsService } from './linked-accounts.service';
 import { ProviderPipe } from './provider.pipe';
+import { NoBodyPipe } from '../infra/http/no-body.pipe';
 
 @ApiTags('accounts')
 @ApiCookieAuth()
@@ -38,6 +39,7 @@ export class AccountsController {
   @ApiNotFoundResponse({ description: 'no account of that provider is linked' })
   @ApiConflictResponse({ description: 'it is the last way to sign in' })
   async unlink(
+    @Body(NoBodyPipe) _body: undefined,
     @CurrentUser() author: Author,
     @Param('provider', ProviderPipe) provider: string,
     @Client() client: ClientInfo,

@@ -21,6 +21,7 @@ import { AuthService } from './auth.service';
 import { Client, type ClientInfo } from './client-info.decorator';
 import { ProfileService } from './profile.service';
 import { SessionCookieService } from './session-cookie.service';
+import { NoBodyPipe } from '../infra/http/no-body.pipe';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -74,6 +75,7 @@ export class AuthController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'signed out (also when there was no session)' })
   async logout(
+    @Body(NoBodyPipe) _body: undefined,
     @CurrentAuth() auth: AuthContext | undefined,
     @Client() client: ClientInfo,
     @Res({ passthrough: true }) res: Response,
@@ -93,6 +95,7 @@ export class AuthController {
       'a new session; the old one is revoked. Cookie callers get a new cookie, bearer callers a token',
   })
   async refresh(
+    @Body(NoBodyPipe) _body: undefined,
     @CurrentAuth() auth: AuthContext,
     @Client() client: ClientInfo,
     @Res({ passthrough: true }) res: Response,

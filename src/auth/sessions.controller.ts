@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCookieAuth,
@@ -12,6 +12,7 @@ import { AccountSessionsService } from './account-sessions.service';
 import type { AuthContext } from './auth-context';
 import { SessionDto } from './auth-response.dto';
 import { Client, type ClientInfo } from './client-info.decorator';
+import { NoBodyPipe } from '../infra/http/no-body.pipe';
 
 @ApiTags('sessions')
 @ApiCookieAuth()
@@ -32,6 +33,7 @@ export class SessionsController {
   @ApiNoContentResponse({ description: 'the session is revoked' })
   @ApiNotFoundResponse({ description: 'no such session of the caller' })
   async revoke(
+    @Body(NoBodyPipe) _body: undefined,
     @CurrentAuth() auth: AuthContext,
     @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
     @Client() client: ClientInfo,
@@ -43,6 +45,7 @@ export class SessionsController {
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'every session but the current one is revoked' })
   async revokeOthers(
+    @Body(NoBodyPipe) _body: undefined,
     @CurrentAuth() auth: AuthContext,
     @Client() client: ClientInfo,
   ): Promise<void> {

@@ -24,6 +24,7 @@ import { Client, type ClientInfo } from './client-info.decorator';
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordResetService } from './password-reset.service';
 import { PhoneVerificationService } from './phone-verification.service';
+import { NoBodyPipe } from '../infra/http/no-body.pipe';
 
 /** Proving an email or a phone, and resetting a forgotten password. */
 @ApiTags('verification')
@@ -42,7 +43,10 @@ export class VerificationController {
   @ApiBearerAuth()
   @ApiAcceptedResponse({ description: 'a verification link is on its way' })
   @ApiConflictResponse({ description: 'the email is already verified' })
-  async requestEmailVerification(@CurrentUser() author: Author): Promise<void> {
+  async requestEmailVerification(
+    @Body(NoBodyPipe) _body: undefined,
+    @CurrentUser() author: Author,
+  ): Promise<void> {
     await this.email.request(author);
   }
 
