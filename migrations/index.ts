@@ -1,5 +1,10 @@
 import { Foundation1763900000000 } from './1763900000000-Foundation';
 import { AuthAccounts1764000000000 } from './1764000000000-AuthAccounts';
+import { Publishing1764100000000 } from './1764100000000-Publishing';
 
 /** Every migration, in order. A new migration file is added here as well. */
-export const MIGRATIONS = [Foundation1763900000000, AuthAccounts1764000000000];
+export const MIGRATIONS = [
+  Foundation1763900000000,
+  AuthAccounts1764000000000,
+  Publishing1764100000000,
+];

@@ -3,6 +3,7 @@ import type { AppConfig } from './config/app-config';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
+import { EventsModule } from './events/events.module';
 import { GraphQLModule } from './graphql/graphql.module';
 import { HealthModule } from './health/health.module';
 import { DatabaseModule } from './infra/database/database.module';
@@ -12,6 +13,7 @@ import { RedisModule } from './infra/redis/redis.module';
 import { SmsModule } from './infra/sms/sms.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PermissionsModule } from './permissions/permissions.module';
+import { PublishingModule } from './publishing/publishing.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { TokensModule } from './tokens/tokens.module';
 
@@ -31,10 +33,12 @@ export class AppModule {
         HealthModule,
         TokensModule,
         AuditModule,
+        EventsModule,
         RateLimitModule,
         PermissionsModule,
         GraphQLModule,
         AuthModule,
+        PublishingModule,
       ],
     };
   }

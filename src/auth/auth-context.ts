@@ -1,3 +1,4 @@
+import type { RolesAndPermissions } from '../infra/database/repositories/author-role.repository';
 import type { VerifiedSession } from '../tokens/session-token.service';
 import type { Author } from './author.entity';
 
@@ -8,6 +9,8 @@ export interface AuthContext {
   /** Where the token came from; a caller authenticated by cookie is never shown a token. */
   via: 'cookie' | 'bearer';
   token: string;
+  /** The author's roles and permissions, looked up once per request when a guard first needs them. */
+  access?: Promise<RolesAndPermissions>;
 }
 
 declare global {

@@ -37,7 +37,7 @@ import { VerificationController } from './verification.controller';
     SlugService,
     AuthenticationMiddleware,
   ],
-  exports: [PasswordService, SessionCookieService, OriginPolicy, ProfileService],
+  exports: [PasswordService, SlugService, SessionCookieService, OriginPolicy, ProfileService],
 })
 export class AuthModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,11 +1,11 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { DuplicateKeyError } from '../infra/database/duplicate-key.error';
-import { AuthorRoleRepository } from '../infra/database/repositories/author-role.repository';
 import {
   AUTHOR_SLUG_UNIQUE,
   AuthorRepository,
   type ProfileChanges,
 } from '../infra/database/repositories/author.repository';
+import { PermissionsService } from '../permissions/permissions.service';
 import type { Author } from './author.entity';
 
 /** What an author sees of their own account (REST in snake_case, GraphQL in camelCase). */
@@ -29,11 +29,11 @@ export interface ProfileView {
 export class ProfileService {
   constructor(
     private readonly authors: AuthorRepository,
-    private readonly authorRoles: AuthorRoleRepository,
+    private readonly permissions: PermissionsService,
   ) {}
 
   async view(author: Author): Promise<ProfileView> {
-    const { roles, permissions } = await this.authorRoles.rolesAndPermissions(author.id);
+    const { roles, permissions } = await this.permissions.accessOf(author.id);
     return {
       id: author.id,
       email: author.email,

@@ -4,8 +4,15 @@ import { httpContextOf } from '../infra/http/http-context';
 
 export const ACCESS_KEY = 'tessera:access';
 
+/** The permissions of SPEC section 6. */
+export const PERMISSIONS = ['read', 'write', 'moderate', 'admin'] as const;
+export type PermissionName = (typeof PERMISSIONS)[number];
+
 /** What a route or resolver requires. Every handler declares one; `AccessGuard` refuses the rest. */
-export type Access = { kind: 'public' } | { kind: 'authenticated' };
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'authenticated' }
+  | { kind: 'permission'; permissions: PermissionName[] };
 
 /** Open to anyone, signed in or not. */
 export const Public = () => SetMetadata(ACCESS_KEY, { kind: 'public' } satisfies Access);
@@ -14,7 +21,14 @@ export const Public = () => SetMetadata(ACCESS_KEY, { kind: 'public' } satisfies
 export const AuthRequired = () =>
   SetMetadata(ACCESS_KEY, { kind: 'authenticated' } satisfies Access);
 
-/** The signed-in author (only on handlers behind `@AuthRequired()`). */
+/** Needs a session whose author holds every permission named: 401, then 403 / FORBIDDEN. */
+export const PermissionRequired = (...permissions: [PermissionName, ...PermissionName[]]) =>
+  SetMetadata(ACCESS_KEY, { kind: 'permission', permissions } satisfies Access);
+
+/** Needs the `admin` permission. */
+export const AdminRequired = () => PermissionRequired('admin');
+
+/** The signed-in author (only on handlers that need a session). */
 export const CurrentUser = createParamDecorator(
   (_data: unknown, context: ExecutionContext) => httpContextOf(context).req.auth?.author,
 );
@@ -24,3 +38,9 @@ export const CurrentAuth = createParamDecorator(
   (_data: unknown, context: ExecutionContext): AuthContext | undefined =>
     httpContextOf(context).req.auth,
 );
+
+/** How a handler's access reads in the access table (test/access): `public`, `authenticated`, `permission:moderate`. */
+export function describeAccess(access: Access | undefined): string {
+  if (!access) return 'NONE';
+  return access.kind === 'permission' ? `permission:${access.permissions.join('+')}` : access.kind;
+}

@@ -9,18 +9,23 @@ import {
 import { Reflector } from '@nestjs/core';
 import { httpContextOf } from '../infra/http/http-context';
 import { ACCESS_KEY, type Access } from './access.decorator';
+import { PermissionsService } from './permissions.service';
 
 /**
  * The one access check for REST and GraphQL. A handler with no declared access is refused, so a
- * forgotten decorator closes a route instead of opening it.
+ * forgotten decorator closes a route instead of opening it. Permissions are read per request (from
+ * the shared cache), so a role change applies on the author's next request.
  */
 @Injectable()
 export class AccessGuard implements CanActivate {
   private readonly logger = new Logger(AccessGuard.name);
 
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly permissions: PermissionsService,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [
       context.getHandler(),
       context.getClass(),
@@ -32,8 +37,16 @@ export class AccessGuard implements CanActivate {
       throw new ForbiddenException('Access denied');
     }
     if (access.kind === 'public') return true;
-    if (!httpContextOf(context).req.auth) {
-      throw new UnauthorizedException('Authentication required');
+    const auth = httpContextOf(context).req.auth;
+    if (!auth) throw new UnauthorizedException('Authentication required');
+    if (access.kind === 'authenticated') return true;
+
+    // One lookup per request, however many guarded GraphQL fields it resolves.
+    auth.access ??= this.permissions.accessOf(auth.author.id);
+    const held = (await auth.access).permissions;
+    const missing = access.permissions.filter((permission) => !held.includes(permission));
+    if (missing.length > 0) {
+      throw new ForbiddenException(`Missing permission: ${missing.join(', ')}`);
     }
     return true;
   }

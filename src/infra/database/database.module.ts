@@ -10,12 +10,18 @@ import { AuditEventRepository } from './repositories/audit-event.repository';
 import { AuthorRoleRepository } from './repositories/author-role.repository';
 import { AuthorRepository } from './repositories/author.repository';
 import { OAuthAccountRepository } from './repositories/oauth-account.repository';
+import { FollowerRepository } from './repositories/follower.repository';
+import { RoleRepository } from './repositories/role.repository';
+import { ShoutRepository } from './repositories/shout.repository';
 
 const REPOSITORIES = [
   AuthorRepository,
   AuthorRoleRepository,
   OAuthAccountRepository,
   AuditEventRepository,
+  RoleRepository,
+  ShoutRepository,
+  FollowerRepository,
 ];
 
 @Module({ providers: [PostgresServer], exports: [PostgresServer] })

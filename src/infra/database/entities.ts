@@ -4,6 +4,17 @@ import { OAuthAccount } from '../../oauth/oauth-account.entity';
 import { AuthorRole } from '../../permissions/author-role.entity';
 import { Permission } from '../../permissions/permission.entity';
 import { Role } from '../../permissions/role.entity';
+import { Follower } from '../../publishing/follower.entity';
+import { Shout } from '../../publishing/shout.entity';
 
 /** Listed explicitly rather than globbed, so that the app, the CLI and Jest (ESM) load the same set. */
-export const ENTITIES = [Author, Role, Permission, AuthorRole, OAuthAccount, AuditEvent];
+export const ENTITIES = [
+  Author,
+  Role,
+  Permission,
+  AuthorRole,
+  OAuthAccount,
+  AuditEvent,
+  Shout,
+  Follower,
+];

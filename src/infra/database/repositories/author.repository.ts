@@ -13,6 +13,15 @@ export interface NewAuthor {
   passwordHash?: string | null;
 }
 
+export interface AuthorSearch {
+  /** Matched case-insensitively against email, name and slug. */
+  search?: string;
+  role?: string;
+  /** Only authors with a larger id (keyset pagination, oldest first). */
+  afterId?: number;
+  limit: number;
+}
+
 export type ProfileChanges = Partial<Pick<Author, 'name' | 'slug' | 'bio' | 'pic'>>;
 
 /** Constraint names, for callers that turn a `DuplicateKeyError` into a message. */
@@ -96,6 +105,40 @@ export class AuthorRepository {
 
   async setVerifiedPhone(id: number, phone: string): Promise<void> {
     await this.authors.update({ id }, { phone, phoneVerified: true, updatedAt: nowSeconds() });
+  }
+
+  async setUnbanned(id: number): Promise<boolean> {
+    const result = await this.authors
+      .createQueryBuilder()
+      .update(Author)
+      .set({ bannedAt: null, updatedAt: nowSeconds() })
+      .where('id = :id AND banned_at IS NOT NULL', { id })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  search(filter: AuthorSearch): Promise<Author[]> {
+    const query = this.authors.createQueryBuilder('author').orderBy('author.id', 'ASC');
+    if (filter.search) {
+      const pattern = `%${filter.search.replace(/[\\%_]/g, '\\$&')}%`;
+      query.andWhere(
+        '(author.email ILIKE :pattern OR author.name ILIKE :pattern OR author.slug ILIKE :pattern)',
+        { pattern },
+      );
+    }
+    if (filter.role) {
+      query.andWhere(
+        'EXISTS (SELECT 1 FROM author_role ar WHERE ar.author_id = author.id AND ar.role_id = :role)',
+        { role: filter.role },
+      );
+    }
+    if (filter.afterId !== undefined)
+      query.andWhere('author.id > :afterId', { afterId: filter.afterId });
+    return query.limit(filter.limit).getMany();
+  }
+
+  findBySlug(slug: string): Promise<Author | null> {
+    return this.authors.findOneBy({ slug });
   }
 
   async touchLastSeen(id: number): Promise<void> {

@@ -1,0 +1,60 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { NestFactory } from '@nestjs/core';
+import { isEmail } from 'class-validator';
+import { AppModule } from './app.module';
+import { PASSWORD_MAX, PASSWORD_MIN } from './auth/auth.dto';
+import { ConfigError, loadConfig } from './config/load-config';
+import { AdminBootstrapService } from './permissions/admin-bootstrap.service';
+
+const USAGE = 'Usage: npm run cli -- create-admin --email <email> --password <password>';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+/** Operator commands, run against the same database and Redis as the server (same environment). */
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: process.argv.slice(2),
+      options: { email: { type: 'string' }, password: { type: 'string' } },
+      allowPositionals: true,
+    });
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`, 2);
+  }
+  const [command] = parsed.positionals;
+  const { email, password } = parsed.values;
+  if (command !== 'create-admin' || !email || !password) fail(USAGE, 2);
+  if (!isEmail(email)) fail('--email must be an email address', 2);
+  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+    fail(`--password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`, 2);
+  }
+
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, 1);
+    throw error;
+  }
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    logger: ['error', 'warn'],
+  });
+  try {
+    const setup = await app.get(AdminBootstrapService).ensureAdmin(email, password);
+    const what = setup.created
+      ? 'created as admin'
+      : setup.granted
+        ? 'made admin (password unchanged)'
+        : 'already admin (nothing changed)';
+    process.stdout.write(`${email} (author ${setup.author.id}): ${what}\n`);
+  } finally {
+    await app.close();
+  }
+}
+
+main().catch((error: unknown) => fail(`create-admin failed: ${(error as Error).message}`, 1));

@@ -1,0 +1,77 @@
+import { BadRequestException, type Type } from '@nestjs/common';
+import { ArgsType, Field, Int, ObjectType } from '@nestjs/graphql';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+
+export const DEFAULT_PAGE = 20;
+export const MAX_PAGE = 100;
+
+/** `first` and `after` of a cursor-paginated list. */
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { nullable: true, description: `1 to ${MAX_PAGE}; ${DEFAULT_PAGE} by default` })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE)
+  first?: number;
+
+  @Field({ nullable: true, description: 'endCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  after?: string;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => String, { nullable: true }) endCursor: string | null;
+  @Field() hasNextPage: boolean;
+}
+
+export interface Page<T> {
+  nodes: T[];
+  pageInfo: PageInfo;
+}
+
+/** A GraphQL connection type for `item`: `{ nodes, pageInfo }`. */
+export function Connection<T>(item: Type<T>): Type<Page<T>> {
+  @ObjectType({ isAbstract: true })
+  abstract class ConnectionType implements Page<T> {
+    @Field(() => [item]) nodes: T[];
+    @Field(() => PageInfo) pageInfo: PageInfo;
+  }
+  return ConnectionType as unknown as Type<Page<T>>;
+}
+
+/** Cursors are opaque to clients; inside, a row id. */
+export function encodeCursor(id: number | string): string {
+  return Buffer.from(`c:${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const match = /^c:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new BadRequestException('after is not a cursor from this list');
+  return Number(match[1]);
+}
+
+/**
+ * Builds a page from rows fetched with `limit + 1`: the extra row only tells that there is more.
+ * `idOf` gives the cursor of a row.
+ */
+export function toPage<R, T>(
+  rows: R[],
+  limit: number,
+  idOf: (row: R) => number | string,
+  map: (row: R) => T,
+): Page<T> {
+  const pageRows = rows.slice(0, limit);
+  const last = pageRows[pageRows.length - 1];
+  return {
+    nodes: pageRows.map(map),
+    pageInfo: {
+      endCursor: last === undefined ? null : encodeCursor(idOf(last)),
+      hasNextPage: rows.length > limit,
+    },
+  };
+}
