@@ -66,6 +66,7 @@ export abstract class AppConfig {
     readonly ticketBindIp: boolean;
     readonly replayLimit: number;
   };
+  abstract readonly graphql: { readonly maxDepth: number; readonly maxComplexity: number };
   abstract readonly rateLimits: Readonly<Record<RateLimitName, RateLimit>>;
   abstract readonly admin: { readonly email?: string; readonly password?: string };
 }

@@ -222,6 +222,20 @@ export class EnvironmentVariables {
   TRUST_PROXY?: string;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: '$property must be an integer from 1 to 50' })
+  @Min(1, { message: '$property must be an integer from 1 to 50' })
+  @Max(50, { message: '$property must be an integer from 1 to 50' })
+  GRAPHQL_MAX_DEPTH?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: '$property must be an integer from 10 to 1000000' })
+  @Min(10, { message: '$property must be an integer from 10 to 1000000' })
+  @Max(1_000_000, { message: '$property must be an integer from 10 to 1000000' })
+  GRAPHQL_MAX_COMPLEXITY?: number;
+
+  @IsOptional()
   @Matches(RATE, RATE_MESSAGE)
   RATE_LIMIT_LOGIN_IP?: string;
 

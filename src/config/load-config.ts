@@ -69,6 +69,10 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
       ticketBindIp: env.SSE_TICKET_BIND_IP ?? true,
       replayLimit: env.SSE_REPLAY_LIMIT ?? 500,
     },
+    graphql: {
+      maxDepth: env.GRAPHQL_MAX_DEPTH ?? 10,
+      maxComplexity: env.GRAPHQL_MAX_COMPLEXITY ?? 5000,
+    },
     rateLimits: {
       loginIp: parseRate(env.RATE_LIMIT_LOGIN_IP, '20/60'),
       loginEmail: parseRate(env.RATE_LIMIT_LOGIN_EMAIL, '5/60'),

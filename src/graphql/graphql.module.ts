@@ -5,6 +5,7 @@ import { GraphQLModule as NestGraphQLModule } from '@nestjs/graphql';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { formatGraphQLError } from './graphql-error.formatter';
+import { complexityLimitPlugin, depthLimitRule } from './query-limits';
 
 /**
  * Code-first GraphQL at /graphql. In development the schema is written to src/schema.gql on start,
@@ -27,6 +28,8 @@ import { formatGraphQLError } from './graphql-error.formatter';
         includeStacktraceInErrorResponses: false,
         autoTransformHttpErrors: false,
         formatError: formatGraphQLError,
+        validationRules: [depthLimitRule(config.graphql.maxDepth)],
+        plugins: [complexityLimitPlugin(config.graphql.maxComplexity)],
         context: ({ req, res }: { req: Request; res: Response }) => ({ req, res }),
       }),
     }),
