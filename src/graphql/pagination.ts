@@ -15,11 +15,11 @@ export class PageArgs {
   @Max(MAX_PAGE)
   first?: number;
 
-  @Field({ nullable: true, description: 'endCursor of the previous page' })
+  @Field(() => String, { nullable: true, description: 'endCursor of the previous page' })
   @IsOptional()
   @IsString()
   @MaxLength(64)
-  after?: string;
+  after?: string | null;
 }
 
 @ObjectType()
@@ -48,10 +48,22 @@ export function encodeCursor(id: number | string): string {
   return Buffer.from(`c:${id}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined): number | undefined {
-  if (cursor === undefined) return undefined;
+/** The largest id of a `serial` (int4) column; lists over `bigserial` ids pass a larger bound. */
+export const INT4_MAX = 2_147_483_647;
+
+/**
+ * The row id inside a cursor. `null` and `undefined` mean the first page (clients pass back the
+ * `endCursor` of an empty page, which is null). An id past `maxId` cannot be one this list gave out.
+ */
+export function decodeCursor(
+  cursor: string | null | undefined,
+  maxId: number = INT4_MAX,
+): number | undefined {
+  if (cursor === undefined || cursor === null) return undefined;
   const match = /^c:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new BadRequestException('after is not a cursor from this list');
+  if (!match || Number(match[1]) > maxId) {
+    throw new BadRequestException('after is not a cursor from this list');
+  }
   return Number(match[1]);
 }
 

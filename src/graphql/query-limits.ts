@@ -31,13 +31,20 @@ export function complexityLimitPlugin(maxComplexity: number): ApolloPlugin {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, schema }) {
-          const complexity = getComplexity({
-            schema,
-            query: document,
-            variables: request.variables,
-            operationName: request.operationName,
-            estimators: [pageAwareEstimator],
-          });
+          let complexity: number;
+          try {
+            complexity = getComplexity({
+              schema,
+              query: document,
+              variables: request.variables,
+              operationName: request.operationName,
+              estimators: [pageAwareEstimator],
+            });
+          } catch {
+            // Variables that do not fit the operation: Apollo refuses them itself, with
+            // BAD_USER_INPUT, before anything runs.
+            return;
+          }
           if (complexity > maxComplexity) {
             throw new GraphQLError(
               `Query is too complex: ${complexity}, the maximum is ${maxComplexity}`,

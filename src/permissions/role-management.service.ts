@@ -139,7 +139,7 @@ export class RoleManagementService {
     page: PageArgs,
   ): Promise<Page<AuditEvent>> {
     const limit = page.first ?? DEFAULT_PAGE;
-    const after = decodeCursor(page.after);
+    const after = decodeCursor(page.after, Number.MAX_SAFE_INTEGER);
     const rows = await this.audit.list({
       ...filter,
       beforeId: after === undefined ? undefined : String(after),
