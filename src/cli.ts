@@ -41,8 +41,9 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fail(error.message, 1);
     throw error;
   }
+  // The result line is the output; of Nest's own log only errors are shown, and none when silent.
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
-    logger: ['error', 'warn'],
+    logger: config.logLevel === 'silent' ? false : ['error'],
   });
   try {
     const setup = await app.get(AdminBootstrapService).ensureAdmin(email, password);

@@ -82,6 +82,7 @@ export class RoleManagementService {
 
   async removeRole(actor: Author, authorId: number, roleId: string, client: ClientInfo) {
     const author = await this.existing(authorId);
+    if (!(await this.roles.exists(roleId))) throw new NotFoundException(`Unknown role ${roleId}`);
     const result = await this.authorRoles.revoke(authorId, roleId);
     if (result === 'last_admin') {
       throw new ConflictException('The last admin cannot lose the admin role');

@@ -46,8 +46,8 @@ export class AuthorRoleRepository {
   }
 
   /**
-   * Removes a role, refusing to take `admin` from the last active admin. The admin rows are locked
-   * first, so two admins demoting each other at once cannot both succeed.
+   * Removes a role, refusing to take `admin` from the last active admin. Under the admins lock, so
+   * two admins demoting or banning each other at once cannot both succeed.
    */
   revoke(authorId: number, roleId: string): Promise<RoleRemoval> {
     return this.authorRoles.manager.transaction(async (manager) => {
@@ -74,12 +74,20 @@ export class AuthorRoleRepository {
   }
 }
 
-/** Ids of the admins who are not banned, with their role rows locked until the transaction ends. */
+/** Serialises every transaction that could change the number of active admins. */
+const ADMINS_LOCK = 'tessera:active-admins';
+
+/**
+ * Ids of the admins who are not banned, read after taking a transaction-scoped advisory lock:
+ * a row lock alone is not enough, since a ban changes `author`, not `author_role`, and a waiting
+ * transaction would count the banned admin as active from its older snapshot.
+ */
 async function lockActiveAdmins(manager: EntityManager): Promise<number[]> {
+  await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [ADMINS_LOCK]);
   const rows: { author_id: number }[] = await manager.query(
     `SELECT ar.author_id FROM author_role ar JOIN author a ON a.id = ar.author_id
       WHERE ar.role_id = $1 AND a.banned_at IS NULL
-      ORDER BY ar.author_id FOR UPDATE OF ar`,
+      ORDER BY ar.author_id`,
     [ADMIN_ROLE],
   );
   return rows.map((row) => Number(row.author_id));
