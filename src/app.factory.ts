@@ -7,6 +7,7 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { ConnectModule } from './connect.module';
 import type { AppConfig } from './config/app-config';
 
 export const BODY_LIMIT = '100kb';
@@ -88,8 +89,12 @@ function httpReason(status: number): string {
   return reasons[status] ?? 'Bad Request';
 }
 
-/** Applies the HTTP hygiene every entry point shares (main, the test harness). */
-export function configureApp(app: NestExpressApplication, config: AppConfig): void {
+/** Applies the HTTP hygiene every entry point shares (main, connect, the test harness). */
+export function configureApp(
+  app: NestExpressApplication,
+  config: AppConfig,
+  options: { openApi: boolean } = { openApi: true },
+): void {
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxy);
   app.use(helmet());
@@ -102,7 +107,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
-  serveOpenApi(app, config);
+  if (options.openApi) serveOpenApi(app, config);
 }
 
 /** OpenAPI for the REST routes: the UI at /docs, the document at /docs/json. */
@@ -120,6 +125,24 @@ function serveOpenApi(app: NestExpressApplication, config: AppConfig): void {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+}
+
+/**
+ * The connect process: its own CORS list (CONNECT_CORS_ORIGINS) for both CORS and the origin rule,
+ * and no migrations (the app owns the schema; two processes migrating at once would collide).
+ */
+export async function createConnectApp(config: AppConfig): Promise<NestExpressApplication> {
+  const connectConfig: AppConfig = Object.freeze({
+    ...config,
+    corsOrigins: config.connect.corsOrigins,
+    database: { ...config.database, migrationsRun: false },
+  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    ConnectModule.forRoot(connectConfig),
+    { bodyParser: false, bufferLogs: true },
+  );
+  configureApp(app, connectConfig, { openApi: false });
+  return app;
 }
 
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {

@@ -12,9 +12,13 @@ import { MailModule } from './infra/mail/mail.module';
 import { RedisModule } from './infra/redis/redis.module';
 import { SmsModule } from './infra/sms/sms.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { AccessModule } from './permissions/access.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { PermissionsModule } from './permissions/permissions.module';
 import { PublishingModule } from './publishing/publishing.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { SseModule } from './sse/sse.module';
+import { JwksModule } from './tokens/jwks.module';
 import { TokensModule } from './tokens/tokens.module';
 
 @Module({})
@@ -32,13 +36,17 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         TokensModule,
+        JwksModule,
         AuditModule,
         EventsModule,
         RateLimitModule,
+        AccessModule,
         PermissionsModule,
         GraphQLModule,
         AuthModule,
         PublishingModule,
+        NotificationsModule,
+        SseModule,
       ],
     };
   }

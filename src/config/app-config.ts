@@ -68,5 +68,7 @@ export abstract class AppConfig {
   };
   abstract readonly graphql: { readonly maxDepth: number; readonly maxComplexity: number };
   abstract readonly rateLimits: Readonly<Record<RateLimitName, RateLimit>>;
+  /** The standalone connect process (`npm run start:connect`): its port and its own CORS list. */
+  abstract readonly connect: { readonly port: number; readonly corsOrigins: readonly string[] };
   abstract readonly admin: { readonly email?: string; readonly password?: string };
 }

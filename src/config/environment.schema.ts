@@ -172,6 +172,17 @@ export class EnvironmentVariables {
 
   @IsOptional()
   @Transform(toInt)
+  @IsInt({ message: '$property must be an integer from 0 to 65535' })
+  @Min(0, { message: '$property must be an integer from 0 to 65535' })
+  @Max(65535, { message: '$property must be an integer from 0 to 65535' })
+  CONNECT_PORT?: number;
+
+  @IsOptional()
+  @IsString()
+  CONNECT_CORS_ORIGINS?: string;
+
+  @IsOptional()
+  @Transform(toInt)
   @IsInt({ message: '$property must be a positive number of seconds' })
   @Min(1, { message: '$property must be a positive number of seconds' })
   SSE_HEARTBEAT_S?: number;

@@ -81,6 +81,12 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
       phoneUser: parseRate(env.RATE_LIMIT_PHONE_USER, '5/3600'),
       ticketSession: parseRate(env.RATE_LIMIT_TICKET_SESSION, '30/60'),
     },
+    connect: {
+      port: env.CONNECT_PORT ?? 3001,
+      corsOrigins: env.CONNECT_CORS_ORIGINS
+        ? parseOrigins(env.CONNECT_CORS_ORIGINS, 'CONNECT_CORS_ORIGINS')
+        : parseOrigins(env.CORS_ORIGINS),
+    },
     admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
   });
 }
@@ -185,7 +191,7 @@ function readProviders(
   return providers;
 }
 
-function parseOrigins(value: string | undefined): string[] {
+function parseOrigins(value: string | undefined, variable = 'CORS_ORIGINS'): string[] {
   const origins = (value ?? '')
     .split(',')
     .map((origin) => stripTrailingSlash(origin.trim()))
@@ -193,7 +199,7 @@ function parseOrigins(value: string | undefined): string[] {
   for (const origin of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
       throw new ConfigError(
-        'Invalid configuration: CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com',
+        `Invalid configuration: ${variable} must be a comma-separated list of origins like https://app.example.com`,
       );
     }
   }

@@ -12,10 +12,18 @@ export type PermissionName = (typeof PERMISSIONS)[number];
 export type Access =
   | { kind: 'public' }
   | { kind: 'authenticated' }
-  | { kind: 'permission'; permissions: PermissionName[] };
+  | { kind: 'permission'; permissions: PermissionName[] }
+  | { kind: 'self'; credentials: string };
 
 /** Open to anyone, signed in or not. */
 export const Public = () => SetMetadata(ACCESS_KEY, { kind: 'public' } satisfies Access);
+
+/**
+ * The handler authenticates the caller itself, with other credentials than the guard knows (the
+ * SSE stream: ticket, cookie or bearer, in that order); the guard lets the request through to it.
+ */
+export const AuthenticatesItself = (credentials: string) =>
+  SetMetadata(ACCESS_KEY, { kind: 'self', credentials } satisfies Access);
 
 /** Needs a valid session (cookie or bearer): 401 / UNAUTHENTICATED otherwise. */
 export const AuthRequired = () =>
@@ -42,5 +50,7 @@ export const CurrentAuth = createParamDecorator(
 /** How a handler's access reads in the access table (test/access): `public`, `authenticated`, `permission:moderate`. */
 export function describeAccess(access: Access | undefined): string {
   if (!access) return 'NONE';
-  return access.kind === 'permission' ? `permission:${access.permissions.join('+')}` : access.kind;
+  if (access.kind === 'permission') return `permission:${access.permissions.join('+')}`;
+  if (access.kind === 'self') return `self:${access.credentials}`;
+  return access.kind;
 }

@@ -36,7 +36,7 @@ export class AccessGuard implements CanActivate {
       );
       throw new ForbiddenException('Access denied');
     }
-    if (access.kind === 'public') return true;
+    if (access.kind === 'public' || access.kind === 'self') return true;
     const auth = httpContextOf(context).req.auth;
     if (!auth) throw new UnauthorizedException('Authentication required');
     if (access.kind === 'authenticated') return true;

@@ -1,27 +1,18 @@
-import { Global, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { TokensModule } from '../tokens/tokens.module';
-import { AccessGuard } from './access.guard';
+import { AccessModule } from './access.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { AdminResolver } from './admin.resolver';
-import { PermissionsService } from './permissions.service';
 import { RoleManagementService } from './role-management.service';
 
 /**
- * Roles and permissions (SPEC section 6): the access guard for every REST route and GraphQL
- * resolver, effective permissions with their cache, admin role management, the first admin.
+ * Roles and permissions (SPEC section 6): the access guard (AccessModule), admin role management
+ * over GraphQL, and the first admin.
  */
-@Global()
 @Module({
-  imports: [AuthModule, TokensModule],
-  providers: [
-    { provide: APP_GUARD, useClass: AccessGuard },
-    PermissionsService,
-    RoleManagementService,
-    AdminResolver,
-    AdminBootstrapService,
-  ],
-  exports: [PermissionsService, AdminBootstrapService],
+  imports: [AccessModule, AuthModule, TokensModule],
+  providers: [RoleManagementService, AdminResolver, AdminBootstrapService],
+  exports: [AdminBootstrapService],
 })
 export class PermissionsModule {}

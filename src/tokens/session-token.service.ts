@@ -93,6 +93,12 @@ export class SessionTokenManager {
     return { ...session, claims };
   }
 
+  /** A live session by user and id (jti), without a token; null when revoked or expired. */
+  async findSession(userId: number, jti: string): Promise<SessionData | null> {
+    const record = await this.store.hgetall(sessionKey(userId, jti));
+    return record && record.user_id === String(userId) ? toSessionData(record) : null;
+  }
+
   /**
    * Sliding expiry: when less than half the token's life is left, a fresh token for the same
    * session (same jti), with the Redis entry's TTL moved along. Null when no renewal is due.

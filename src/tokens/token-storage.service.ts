@@ -36,6 +36,10 @@ export class TokenStorage {
     return this.sessions.slideSession(session);
   }
 
+  findSession(userId: number, jti: string): Promise<SessionData | null> {
+    return this.sessions.findSession(userId, jti);
+  }
+
   listSessions(userId: number): Promise<SessionData[]> {
     return this.sessions.listSessions(userId);
   }

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { BatchTokenOperations } from './batch-token.service';
-import { JwksController } from './jwks.controller';
 import { JwtCodec } from './jwt-codec.service';
 import { OAuthTokenManager } from './oauth-token.service';
 import { SessionTokenManager } from './session-token.service';
@@ -18,5 +17,5 @@ const SERVICES = [
   TokenStorage,
 ];
 
-@Module({ controllers: [JwksController], providers: SERVICES, exports: SERVICES })
+@Module({ providers: SERVICES, exports: SERVICES })
 export class TokensModule {}

@@ -4,6 +4,7 @@ import type { Response, Test } from 'supertest';
 import { DataSource } from 'typeorm';
 import { PhoneVerificationService } from '../../src/auth/phone-verification.service';
 import { SmsSender } from '../../src/infra/sms/sms.service';
+import { NotifyService } from '../../src/notifications/notify.service';
 import { AdminBootstrapService } from '../../src/permissions/admin-bootstrap.service';
 import { FollowsService } from '../../src/publishing/follows.service';
 import { TokenStorage } from '../../src/tokens/token-storage.service';
@@ -533,6 +534,64 @@ describe('access matrix (operation × caller)', () => {
         expect(sessions.filter((s) => s.current)).toHaveLength(1);
       },
     }),
+    row({
+      api: 'GraphQL',
+      op: 'notifications',
+      expect: SESSION,
+      send: (a) => gql('query { notifications(first: 5) { nodes { id } } }', {}, a),
+      succeeded: (res) => {
+        expect(dataOf(res).notifications.nodes).toEqual(expect.any(Array));
+      },
+    }),
+    row({
+      api: 'GraphQL',
+      op: 'unseenNotificationsCount',
+      expect: SESSION,
+      send: (a) => gql('query { unseenNotificationsCount }', {}, a),
+      succeeded: (res) => {
+        expect(dataOf(res).unseenNotificationsCount).toEqual(expect.any(Number));
+      },
+    }),
+    row<{ id: string; recipient: number }>({
+      api: 'GraphQL',
+      op: 'markNotificationsSeen',
+      expect: SESSION,
+      // A notification of the caller's own when signed in, else a throwaway author's, which a
+      // refused call must leave unseen.
+      prepare: async (a) => {
+        const recipient =
+          a.authorId && signedIn(a) ? a.authorId : (await registerAuthor(t)).authorId;
+        const stored = await t.app.get(NotifyService).notify(recipient, 'matrix', 'create', 'test');
+        return { id: String(stored.id), recipient };
+      },
+      send: (a, { id }) =>
+        gql('mutation Seen($ids: [ID!]!) { markNotificationsSeen(ids: $ids) }', { ids: [id] }, a),
+      succeeded: (res) => {
+        expect(dataOf(res).markNotificationsSeen).toBe(1);
+      },
+      unchanged: async (_a, { id }) => {
+        expect(await count('notification WHERE id = $1 AND seen_at IS NULL', [id])).toBe(1);
+      },
+    }),
+    row({
+      api: 'GraphQL',
+      op: 'markAllNotificationsSeen',
+      expect: SESSION,
+      send: (a) => gql('mutation { markAllNotificationsSeen }', {}, a),
+      succeeded: (res) => {
+        expect(dataOf(res).markAllNotificationsSeen).toEqual(expect.any(Number));
+      },
+    }),
+    row({
+      api: 'REST',
+      op: 'POST /sse/ticket',
+      expect: SESSION,
+      send: (a) => rest('post', '/sse/ticket', a),
+      succeeded: (res) => {
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ ticket: expect.any(String), expires_in: 30 });
+      },
+    }),
     row<{ bio: string }>({
       api: 'GraphQL',
       op: 'updateProfile',
@@ -980,8 +1039,9 @@ describe('access matrix (operation × caller)', () => {
 
   it('has a row for every REST route and GraphQL operation that is not public', () => {
     const inMatrix = new Set(ROWS.map((r) => `${r.api} ${r.op}`));
+    // The stream authenticates itself (`self:`); test/sse/sse.e2e-spec.ts covers who may open it.
     const missing = accessTable(t.app)
-      .filter((entry) => entry.access !== 'public')
+      .filter((entry) => entry.access !== 'public' && !entry.access.startsWith('self:'))
       .map((entry) => entry.entry.replace(/^GraphQL (Query|Mutation|Subscription) /, 'GraphQL '))
       .filter((entry) => !inMatrix.has(entry));
     expect(missing).toEqual([]);

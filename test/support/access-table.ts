@@ -71,10 +71,14 @@ export function accessTable(app: INestApplicationContext): AccessRow[] {
   return rows.sort((a, b) => (a.entry < b.entry ? -1 : a.entry > b.entry ? 1 : 0));
 }
 
+/** Fixed widths, so that a new, longer name adds one line to the snapshot's diff, not every line. */
+const ENTRY_WIDTH = 48;
+const ACCESS_WIDTH = 32;
+
 /** The table as aligned text lines: entry, access, rate limits (`-` for none). */
 export function renderAccessTable(rows: AccessRow[]): string {
-  const entryWidth = Math.max(0, ...rows.map((row) => row.entry.length));
-  const accessWidth = Math.max(0, ...rows.map((row) => row.access.length));
+  const entryWidth = Math.max(ENTRY_WIDTH, ...rows.map((row) => row.entry.length));
+  const accessWidth = Math.max(ACCESS_WIDTH, ...rows.map((row) => row.access.length));
   return rows
     .map((row) =>
       [

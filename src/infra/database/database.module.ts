@@ -11,6 +11,7 @@ import { AuthorRoleRepository } from './repositories/author-role.repository';
 import { AuthorRepository } from './repositories/author.repository';
 import { OAuthAccountRepository } from './repositories/oauth-account.repository';
 import { FollowerRepository } from './repositories/follower.repository';
+import { NotificationRepository } from './repositories/notification.repository';
 import { RoleRepository } from './repositories/role.repository';
 import { ShoutRepository } from './repositories/shout.repository';
 
@@ -22,6 +23,7 @@ const REPOSITORIES = [
   RoleRepository,
   ShoutRepository,
   FollowerRepository,
+  NotificationRepository,
 ];
 
 @Module({ providers: [PostgresServer], exports: [PostgresServer] })

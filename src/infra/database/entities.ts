@@ -1,5 +1,6 @@
 import { AuditEvent } from '../../audit/audit-event.entity';
 import { Author } from '../../auth/author.entity';
+import { Notification } from '../../notifications/notification.entity';
 import { OAuthAccount } from '../../oauth/oauth-account.entity';
 import { AuthorRole } from '../../permissions/author-role.entity';
 import { Permission } from '../../permissions/permission.entity';
@@ -17,4 +18,5 @@ export const ENTITIES = [
   AuditEvent,
   Shout,
   Follower,
+  Notification,
 ];

@@ -1,0 +1,44 @@
+import { Body, Controller, HttpCode, Post, Req, Sse, type MessageEvent } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import type { Observable } from 'rxjs';
+import type { AuthContext } from '../auth/auth-context';
+import { Client, type ClientInfo } from '../auth/client-info.decorator';
+import { NoBodyPipe } from '../infra/http/no-body.pipe';
+import { AuthenticatesItself, AuthRequired, CurrentAuth } from '../permissions/access.decorator';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
+import { SseService } from './sse.service';
+
+export class TicketDto {
+  @ApiProperty({ description: 'single use; pass as ?ticket= to the stream' }) ticket: string;
+  @ApiProperty({ description: 'seconds' }) expires_in: number;
+}
+
+@ApiTags('sse')
+@Controller('sse')
+export class SseController {
+  constructor(private readonly sse: SseService) {}
+
+  @Post('ticket')
+  @AuthRequired()
+  @HttpCode(200)
+  @RateLimit('ticketSession')
+  @ApiCookieAuth()
+  @ApiBearerAuth()
+  @ApiOkResponse({ type: TicketDto, description: 'a one-time ticket bound to this session and IP' })
+  async ticket(
+    @Body(NoBodyPipe) _body: undefined,
+    @CurrentAuth() auth: AuthContext,
+    @Client() client: ClientInfo,
+  ): Promise<TicketDto> {
+    const { ticket, expiresIn } = await this.sse.issueTicket(auth, client);
+    return { ticket, expires_in: expiresIn };
+  }
+
+  @Sse('notifications')
+  @AuthenticatesItself('ticket|cookie|bearer')
+  @ApiOkResponse({ description: 'text/event-stream of the caller’s notifications' })
+  notifications(@Req() req: Request): Promise<Observable<MessageEvent>> {
+    return this.sse.connect(req);
+  }
+}

@@ -1,0 +1,65 @@
+import {
+  BadRequestException,
+  HttpException,
+  HttpStatus,
+  Injectable,
+  type MessageEvent,
+} from '@nestjs/common';
+import type { Request } from 'express';
+import type { Observable } from 'rxjs';
+import type { AuthContext } from '../auth/auth-context';
+import type { ClientInfo } from '../auth/client-info.decorator';
+import { NotificationRepository } from '../infra/database/repositories/notification.repository';
+import { NotificationStream } from './notification-stream.service';
+import { SseTicketService } from './sse-ticket.service';
+import { StreamAuthService } from './stream-auth.service';
+import { StreamRegistry } from './stream-registry.service';
+
+const EVENT_ID = /^\d{1,15}$/;
+
+/** Opening streams and issuing tickets: what the SSE routes do. */
+@Injectable()
+export class SseService {
+  constructor(
+    private readonly auth: StreamAuthService,
+    private readonly registry: StreamRegistry,
+    private readonly stream: NotificationStream,
+    private readonly tickets: SseTicketService,
+    private readonly notifications: NotificationRepository,
+  ) {}
+
+  issueTicket(auth: AuthContext, client: ClientInfo) {
+    return this.tickets.issue({ userId: auth.author.id, jti: auth.session.jti, ip: client.ip });
+  }
+
+  /** Authenticates, takes a slot under SSE_MAX_PER_USER, and opens the stream. */
+  async connect(req: Request): Promise<Observable<MessageEvent>> {
+    const identity = await this.auth.authenticate(req);
+    const lastEventId = this.lastEventId(req);
+    const slotId = await this.registry.acquire(identity.userId);
+    if (slotId === null) {
+      throw new HttpException(
+        {
+          statusCode: 429,
+          message: 'Too many open streams for this user',
+          error: 'Too Many Requests',
+        },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
+    // Without Last-Event-ID the stream starts at the newest stored notification, so that a client
+    // whose first connection drops resumes from there rather than missing what came meanwhile.
+    const position = lastEventId ?? (await this.notifications.latestId(identity.userId));
+    return this.stream.open(identity, { slotId, lastEventId, position });
+  }
+
+  /** `Last-Event-ID`, or `?last_event_id=` for clients that cannot set headers. */
+  private lastEventId(req: Request): number | undefined {
+    const raw = req.get('last-event-id') ?? req.query.last_event_id;
+    if (raw === undefined || raw === '') return undefined;
+    if (typeof raw !== 'string' || !EVENT_ID.test(raw)) {
+      throw new BadRequestException('Last-Event-ID must be a notification id');
+    }
+    return Number(raw);
+  }
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { AppConfig } from '../config/app-config';
+import { REDIS_STORE, type RedisStore, type Subscription } from '../infra/redis/redis-store';
+import { MetricsService } from '../metrics/metrics.service';
+import { SESSION_REVOKED_CHANNEL } from '../tokens/session-token.service';
+
+/** Why a stream ends from the server side; each but `expired` is announced to the client first. */
+export type CloseReason = 'session_revoked' | 'reconnect' | 'expired';
+
+/** An open stream, as the registry knows it. */
+export interface StreamHandle {
+  id: string;
+  userId: number;
+  jti: string;
+  /** Ends the stream, sending the reason's event first when it has one. */
+  close(reason: CloseReason): void;
+}
+
+const connectionKey = (id: string) => `sse_conn:${id}`;
+const userStreamsKey = (userId: number) => `sse_user_streams:${userId}`;
+
+/**
+ * The streams open on this instance, and the bookkeeping shared with the others: a per-user count
+ * across instances (each stream holds a key that its heartbeat keeps alive, so a crashed instance's
+ * streams stop counting on their own), closing the streams of a session revoked anywhere (one
+ * subscription to `session:revoked` per instance), and `reconnect` to every stream at shutdown.
+ */
+@Injectable()
+export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(StreamRegistry.name);
+  private readonly streams = new Map<string, StreamHandle>();
+  private revocations?: Subscription;
+  private shuttingDown = false;
+
+  readonly delivered: Counter;
+  readonly dropped: Counter;
+  readonly replays: Counter;
+
+  constructor(
+    @Inject(REDIS_STORE) private readonly store: RedisStore,
+    private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    const registers = [metrics.registry];
+    const streams = this.streams;
+    const maxPerUser = () => this.maxPerUser();
+    new Gauge({
+      name: 'tessera_sse_open_streams',
+      help: 'SSE streams open on this instance',
+      registers,
+      collect(this: Gauge) {
+        this.set(streams.size);
+      },
+    });
+    new Gauge({
+      name: 'tessera_sse_streams_per_user_max',
+      help: 'The most SSE streams one user has open on this instance',
+      registers,
+      collect(this: Gauge) {
+        this.set(maxPerUser());
+      },
+    });
+    this.delivered = new Counter({
+      name: 'tessera_sse_events_delivered_total',
+      help: 'Events written to SSE streams (heartbeats not counted)',
+      registers,
+    });
+    this.dropped = new Counter({
+      name: 'tessera_sse_events_dropped_total',
+      help: 'Messages on notification channels dropped because they were not valid JSON',
+      registers,
+    });
+    this.replays = new Counter({
+      name: 'tessera_sse_replays_total',
+      help: 'Reconnections with Last-Event-ID that replayed stored notifications',
+      registers,
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.revocations = await this.store.subscribe(SESSION_REVOKED_CHANNEL, (message) =>
+      this.onRevoked(message),
+    );
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Takes a slot for a new stream of `userId`, or null when the user already has
+   * SSE_MAX_PER_USER streams open across all instances.
+   */
+  async acquire(userId: number): Promise<string | null> {
+    const members = await this.store.smembers(userStreamsKey(userId));
+    if (members.length > 0) {
+      const batch = this.store.pipeline();
+      for (const member of members) batch.get(connectionKey(member));
+      const alive = await batch.exec();
+      const stale = members.filter((_, i) => alive[i] === null);
+      if (stale.length > 0) await this.store.srem(userStreamsKey(userId), ...stale);
+      if (members.length - stale.length >= this.config.sse.maxPerUser) return null;
+    }
+    const id = randomUUID();
+    await this.store
+      .multi()
+      .set(connectionKey(id), String(userId), { ttlMs: this.slotTtlMs() })
+      .sadd(userStreamsKey(userId), id)
+      .pexpire(userStreamsKey(userId), this.config.sse.maxLifetimeS * 1000 + this.slotTtlMs())
+      .exec();
+    return id;
+  }
+
+  /** Keeps a slot counted; called on every heartbeat. */
+  refresh(id: string): void {
+    this.store
+      .pexpire(connectionKey(id), this.slotTtlMs())
+      .catch((error: Error) => this.logger.warn(`stream slot refresh failed: ${error.message}`));
+  }
+
+  add(handle: StreamHandle): void {
+    this.streams.set(handle.id, handle);
+    if (this.shuttingDown) handle.close('reconnect');
+  }
+
+  /** Forgets a stream and frees its slot; idempotent. */
+  remove(handle: Pick<StreamHandle, 'id' | 'userId'>): void {
+    this.streams.delete(handle.id);
+    this.store
+      .multi()
+      .del(connectionKey(handle.id))
+      .srem(userStreamsKey(handle.userId), handle.id)
+      .exec()
+      .catch((error: Error) => this.logger.warn(`stream slot release failed: ${error.message}`));
+  }
+
+  /** Every stream gets `reconnect` and closes before the HTTP server stops. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    for (const stream of [...this.streams.values()]) stream.close('reconnect');
+    await this.revocations?.unsubscribe();
+  }
+
+  private onRevoked(message: string): void {
+    let revoked: { user_id?: unknown; jti?: unknown };
+    try {
+      revoked = JSON.parse(message) as typeof revoked;
+    } catch {
+      return;
+    }
+    for (const stream of [...this.streams.values()]) {
+      if (stream.jti === revoked.jti && stream.userId === Number(revoked.user_id)) {
+        stream.close('session_revoked');
+      }
+    }
+  }
+
+  private maxPerUser(): number {
+    const counts = new Map<number, number>();
+    for (const { userId } of this.streams.values()) {
+      counts.set(userId, (counts.get(userId) ?? 0) + 1);
+    }
+    return Math.max(0, ...counts.values());
+  }
+
+  /** Two heartbeats and some slack: a stream whose instance died stops counting soon after. */
+  private slotTtlMs(): number {
+    return (this.config.sse.heartbeatS * 2 + 5) * 1000;
+  }
+}
