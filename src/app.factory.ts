@@ -110,6 +110,12 @@ export function configureApp(
   if (options.openApi) serveOpenApi(app, config);
 }
 
+/** The demo page and the browser client module (`/demo/tessera-stream.js`), from the build. */
+function serveDemo(app: NestExpressApplication, config: AppConfig): void {
+  app.useStaticAssets(config.demo.pageDir, { prefix: '/demo' });
+  app.useStaticAssets(config.demo.scriptDir, { prefix: '/demo' });
+}
+
 /** OpenAPI for the REST routes: the UI at /docs, the document at /docs/json. */
 function serveOpenApi(app: NestExpressApplication, config: AppConfig): void {
   const document = SwaggerModule.createDocument(
@@ -151,5 +157,6 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bufferLogs: true,
   });
   configureApp(app, config);
+  serveDemo(app, config);
   return app;
 }

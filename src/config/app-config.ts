@@ -50,6 +50,8 @@ export abstract class AppConfig {
     readonly domain?: string;
   };
   abstract readonly frontendUrl: string;
+  /** The demo page (`web/`) and its compiled scripts (`dist/web/`), served at /demo. */
+  abstract readonly demo: { readonly pageDir: string; readonly scriptDir: string };
   abstract readonly corsOrigins: readonly string[];
   abstract readonly bcryptRounds: number;
   abstract readonly mail: { readonly smtpUrl?: string; readonly from: string };

@@ -54,6 +54,7 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
     },
     frontendUrl: stripTrailingSlash(env.FRONTEND_URL ?? `http://localhost:${env.PORT ?? 3000}`),
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
+    demo: { pageDir: resolve('web'), scriptDir: resolve('dist/web') },
     bcryptRounds: env.BCRYPT_ROUNDS ?? 10,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? 'Tessera <no-reply@localhost>' },
     oauth: {
