@@ -20,6 +20,9 @@ import { complexityLimitPlugin, depthLimitRule } from './query-limits';
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         path: '/graphql',
+        // Apollo's drain would otherwise destroy every open socket in onModuleDestroy, before the
+        // SSE registry tells open streams to reconnect (beforeApplicationShutdown).
+        stopOnApplicationShutdown: true,
         autoSchemaFile: config.env === 'development' ? join(process.cwd(), 'src/schema.gql') : true,
         sortSchema: true,
         csrfPrevention: true,

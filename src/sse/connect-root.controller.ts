@@ -1,4 +1,4 @@
-import { Controller, Req, Sse, type MessageEvent } from '@nestjs/common';
+import { Controller, type MessageEvent, Req, Sse, SseSignal } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 import { AuthenticatesItself } from '../permissions/access.decorator';
@@ -11,7 +11,10 @@ export class ConnectRootController {
 
   @Sse()
   @AuthenticatesItself('ticket|cookie|bearer')
-  notifications(@Req() req: Request): Promise<Observable<MessageEvent>> {
-    return this.sse.connect(req);
+  notifications(
+    @Req() req: Request,
+    @SseSignal() signal: AbortSignal,
+  ): Promise<Observable<MessageEvent>> {
+    return this.sse.connect(req, signal);
   }
 }

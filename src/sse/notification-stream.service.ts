@@ -12,18 +12,46 @@ export const RETRY_MS = 3000;
 /** setTimeout's ceiling: a longer delay would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** The `id` of a stored notification, when a message carries one. */
-function notificationId(message: unknown): number | undefined {
-  const id = (message as { id?: unknown } | null)?.id;
-  return typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? id : undefined;
+const WIRE_KEYS = ['action', 'created_at', 'entity', 'id', 'payload', 'type'].join();
+
+/**
+ * The id of a stored notification, when a message is one: exactly the wire form NotifyService
+ * publishes. Anything else that other processes publish is delivered as it is, but its `id`, if
+ * any, is theirs, and must not move the stream's position (it would hide real notifications).
+ */
+function storedNotificationId(message: unknown): number | undefined {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
+  const { id, type, action, entity, payload, created_at } = message as Record<string, unknown>;
+  const wireShaped =
+    Object.keys(message).sort().join() === WIRE_KEYS &&
+    typeof type === 'string' &&
+    typeof action === 'string' &&
+    typeof entity === 'string' &&
+    typeof payload === 'object' &&
+    payload !== null &&
+    typeof created_at === 'number';
+  return wireShaped && typeof id === 'number' && Number.isSafeInteger(id) && id > 0
+    ? id
+    : undefined;
+}
+
+export interface StreamStart {
+  /** The slot taken under the per-user cap; the stream releases it when it ends. */
+  slotId: string;
+  /** The id the stream starts after: Last-Event-ID, or the newest stored notification. */
+  position: number;
+  /** Reconnected with Last-Event-ID (counted as a replay). */
+  resumed: boolean;
+  /** Aborts when the client leaves; releases the slot of a stream that never started. */
+  signal: AbortSignal;
 }
 
 /**
- * One user's stream: `retry` and `connected` first; then, after a reconnection with Last-Event-ID,
- * the stored notifications missed, then live messages from the user's channels, with no gap and no
- * duplicate (the channels are subscribed before the replay is read, and live messages that arrive
- * meanwhile wait behind it; ids already sent are skipped). Heartbeats, the lifetime cap and the
- * token's expiry close or keep it; the teardown leaves no subscription, timer or registry entry.
+ * One user's stream: `retry` and `connected` first, then it subscribes to the user's channels and
+ * reads what was stored after its position: live messages that arrive meanwhile wait behind that
+ * replay, and an id already sent is skipped, so there is no gap and no duplicate, whether the
+ * stream resumed or is new. Heartbeats keep its slot; the lifetime cap, the token's expiry, a
+ * revocation or shutdown end it. The teardown leaves no subscription, timer or slot behind.
  */
 @Injectable()
 export class NotificationStream {
@@ -34,23 +62,31 @@ export class NotificationStream {
     private readonly config: AppConfig,
   ) {}
 
-  open(
-    identity: StreamIdentity,
-    options: { slotId: string; lastEventId?: number; position: number },
-  ): Observable<MessageEvent> {
+  open(identity: StreamIdentity, start: StreamStart): Observable<MessageEvent> {
     const { userId, jti } = identity;
     const { heartbeatS, maxLifetimeS, replayLimit } = this.config.sse;
+    const slot = { id: start.slotId, userId };
+    let started = false;
+    // Nest does not subscribe when the client left while the stream was being set up.
+    const releaseUnstarted = () => {
+      if (!started) this.registry.remove(slot);
+    };
+    if (start.signal.aborted) releaseUnstarted();
+    else start.signal.addEventListener('abort', releaseUnstarted, { once: true });
 
     return new Observable<MessageEvent>((subscriber) => {
+      started = true;
+      start.signal.removeEventListener('abort', releaseUnstarted);
       let closed = false;
-      let lastSentId = options.lastEventId ?? options.position;
-      let replaying = options.lastEventId !== undefined;
+      let lastSentId = start.position;
+      let replaying = true;
       const waiting: { id: number; raw: string }[] = [];
       const subscriptions: Subscription[] = [];
+      const timers: ReturnType<typeof setTimeout>[] = [];
 
       // Nest numbers every event that has no id with a counter of its own, which a client would
       // send back as Last-Event-ID. So events other than stored notifications carry the stream's
-      // position instead: the id of the last notification it delivered (or the newest stored one).
+      // position instead: the id of the last notification delivered, or where the stream began.
       const send = (event: MessageEvent) => {
         if (closed) return;
         subscriber.next(event.comment === undefined ? { id: String(lastSentId), ...event } : event);
@@ -70,42 +106,39 @@ export class NotificationStream {
           this.registry.dropped.inc();
           return;
         }
-        const id = notificationId(message);
+        const id = storedNotificationId(message);
         if (replaying && id !== undefined) waiting.push({ id, raw });
         else deliver(raw, id);
       };
-      const handle: StreamHandle = {
-        id: options.slotId,
-        userId,
-        jti,
-        close: (reason: CloseReason) => {
-          if (closed) return;
-          if (reason !== 'expired') send({ data: JSON.stringify({ type: reason }) });
-          subscriber.complete();
-        },
+      const close = (reason: CloseReason) => {
+        if (closed) return;
+        if (reason !== 'expired') send({ data: JSON.stringify({ type: reason }) });
+        subscriber.complete();
       };
 
+      const handle: StreamHandle = { id: start.slotId, userId, jti, close };
       send({ retry: RETRY_MS, data: JSON.stringify({ type: 'connected', user_id: userId }) });
       this.registry.add(handle);
-      const heartbeat = setInterval(() => {
-        send({ comment: 'ping' });
-        this.registry.refresh(options.slotId);
-      }, heartbeatS * 1000);
-      const lifetime = setTimeout(() => handle.close('reconnect'), maxLifetimeS * 1000);
-      const expiry = setTimeout(
-        () => handle.close('expired'),
-        Math.min(MAX_TIMER_MS, Math.max(0, identity.expiresAt * 1000 - Date.now())),
+      timers.push(
+        setInterval(() => {
+          send({ comment: 'ping' });
+          this.registry.refresh(start.slotId);
+        }, heartbeatS * 1000),
+        setTimeout(() => close('reconnect'), maxLifetimeS * 1000),
+        setTimeout(
+          () => close('expired'),
+          Math.min(MAX_TIMER_MS, Math.max(0, identity.expiresAt * 1000 - Date.now())),
+        ),
       );
 
-      const start = async () => {
+      const follow = async () => {
         for (const channel of channelsOf(userId)) {
           const subscription = await this.store.subscribe(channel, onMessage);
           if (closed) return void subscription.unsubscribe();
           subscriptions.push(subscription);
         }
-        if (!replaying) return;
         const missed = await this.notifications.after(userId, String(lastSentId), replayLimit);
-        this.registry.replays.inc();
+        if (start.resumed) this.registry.replays.inc();
         for (const notification of missed) {
           deliver(JSON.stringify(toWire(notification)), Number(notification.id));
         }
@@ -113,17 +146,15 @@ export class NotificationStream {
         for (const { id, raw } of waiting.sort((a, b) => a.id - b.id)) deliver(raw, id);
         waiting.length = 0;
       };
-      start().catch((error: Error) => {
+      follow().catch((error: unknown) => {
         if (!closed) subscriber.error(error);
       });
 
       return () => {
         closed = true;
-        clearInterval(heartbeat);
-        clearTimeout(lifetime);
-        clearTimeout(expiry);
+        for (const timer of timers) clearTimeout(timer);
         for (const subscription of subscriptions) void subscription.unsubscribe();
-        this.registry.remove(handle);
+        this.registry.remove(slot);
       };
     });
   }

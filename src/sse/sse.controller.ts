@@ -1,4 +1,13 @@
-import { Body, Controller, HttpCode, Post, Req, Sse, type MessageEvent } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  HttpCode,
+  type MessageEvent,
+  Post,
+  Req,
+  Sse,
+  SseSignal,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
@@ -38,7 +47,10 @@ export class SseController {
   @Sse('notifications')
   @AuthenticatesItself('ticket|cookie|bearer')
   @ApiOkResponse({ description: 'text/event-stream of the caller’s notifications' })
-  notifications(@Req() req: Request): Promise<Observable<MessageEvent>> {
-    return this.sse.connect(req);
+  notifications(
+    @Req() req: Request,
+    @SseSignal() signal: AbortSignal,
+  ): Promise<Observable<MessageEvent>> {
+    return this.sse.connect(req, signal);
   }
 }

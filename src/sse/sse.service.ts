@@ -22,9 +22,9 @@ const EVENT_ID = /^\d{1,15}$/;
 export class SseService {
   constructor(
     private readonly auth: StreamAuthService,
-    private readonly registry: StreamRegistry,
     private readonly stream: NotificationStream,
     private readonly tickets: SseTicketService,
+    private readonly registry: StreamRegistry,
     private readonly notifications: NotificationRepository,
   ) {}
 
@@ -32,25 +32,40 @@ export class SseService {
     return this.tickets.issue({ userId: auth.author.id, jti: auth.session.jti, ip: client.ip });
   }
 
-  /** Authenticates, takes a slot under SSE_MAX_PER_USER, and opens the stream. */
-  async connect(req: Request): Promise<Observable<MessageEvent>> {
+  /**
+   * Authenticates, takes a slot under SSE_MAX_PER_USER and finds where the stream starts, all
+   * before the stream is returned: Nest sends the 200 on the next turn of the event loop after
+   * that, so a refusal must come first. `signal` aborts when the client leaves; a slot taken for
+   * a stream that never starts is released then.
+   */
+  async connect(req: Request, signal: AbortSignal): Promise<Observable<MessageEvent>> {
     const identity = await this.auth.authenticate(req);
     const lastEventId = this.lastEventId(req);
     const slotId = await this.registry.acquire(identity.userId);
     if (slotId === null) {
       throw new HttpException(
         {
-          statusCode: 429,
+          statusCode: HttpStatus.TOO_MANY_REQUESTS,
           message: 'Too many open streams for this user',
           error: 'Too Many Requests',
         },
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
-    // Without Last-Event-ID the stream starts at the newest stored notification, so that a client
-    // whose first connection drops resumes from there rather than missing what came meanwhile.
-    const position = lastEventId ?? (await this.notifications.latestId(identity.userId));
-    return this.stream.open(identity, { slotId, lastEventId, position });
+    const slot = { id: slotId, userId: identity.userId };
+    try {
+      // Without Last-Event-ID the stream starts at the newest stored notification.
+      const position = lastEventId ?? (await this.notifications.latestId(identity.userId));
+      return this.stream.open(identity, {
+        slotId,
+        position,
+        resumed: lastEventId !== undefined,
+        signal,
+      });
+    } catch (error) {
+      this.registry.remove(slot);
+      throw error;
+    }
   }
 
   /** `Last-Event-ID`, or `?last_event_id=` for clients that cannot set headers. */

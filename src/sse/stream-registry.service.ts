@@ -97,18 +97,11 @@ export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
 
   /**
    * Takes a slot for a new stream of `userId`, or null when the user already has
-   * SSE_MAX_PER_USER streams open across all instances.
+   * SSE_MAX_PER_USER streams open across all instances. The slot is added first and the live
+   * slots counted after, so that of streams opening at the same moment none is admitted past the
+   * cap (under contention one may be refused that would have fit; it can retry).
    */
   async acquire(userId: number): Promise<string | null> {
-    const members = await this.store.smembers(userStreamsKey(userId));
-    if (members.length > 0) {
-      const batch = this.store.pipeline();
-      for (const member of members) batch.get(connectionKey(member));
-      const alive = await batch.exec();
-      const stale = members.filter((_, i) => alive[i] === null);
-      if (stale.length > 0) await this.store.srem(userStreamsKey(userId), ...stale);
-      if (members.length - stale.length >= this.config.sse.maxPerUser) return null;
-    }
     const id = randomUUID();
     await this.store
       .multi()
@@ -116,6 +109,16 @@ export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
       .sadd(userStreamsKey(userId), id)
       .pexpire(userStreamsKey(userId), this.config.sse.maxLifetimeS * 1000 + this.slotTtlMs())
       .exec();
+    const members = await this.store.smembers(userStreamsKey(userId));
+    const batch = this.store.pipeline();
+    for (const member of members) batch.get(connectionKey(member));
+    const alive = await batch.exec();
+    const stale = members.filter((_, i) => alive[i] === null);
+    if (stale.length > 0) await this.store.srem(userStreamsKey(userId), ...stale);
+    if (members.length - stale.length > this.config.sse.maxPerUser) {
+      this.release(id, userId);
+      return null;
+    }
     return id;
   }
 
@@ -134,10 +137,14 @@ export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
   /** Forgets a stream and frees its slot; idempotent. */
   remove(handle: Pick<StreamHandle, 'id' | 'userId'>): void {
     this.streams.delete(handle.id);
+    this.release(handle.id, handle.userId);
+  }
+
+  private release(id: string, userId: number): void {
     this.store
       .multi()
-      .del(connectionKey(handle.id))
-      .srem(userStreamsKey(handle.userId), handle.id)
+      .del(connectionKey(id))
+      .srem(userStreamsKey(userId), id)
       .exec()
       .catch((error: Error) => this.logger.warn(`stream slot release failed: ${error.message}`));
   }
