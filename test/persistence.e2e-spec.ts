@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { AuthorRepository } from '../src/infra/database/repositories/author.repository';
+import { newRegistration } from './support/auth';
 import { newAuthor } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -37,6 +38,21 @@ describe('database', () => {
     );
     const found = await authors.findByEmail(first.email.toUpperCase());
     expect(found?.email).toBe(first.email);
+  });
+
+  it('answers concurrent writes, each in its own transaction', async () => {
+    // The embedded server multiplexes one PGlite session: several pool connections interleaved
+    // their prepared statements there, and some of these requests failed or never answered.
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t
+          .http()
+          .post('/auth/register')
+          .send({ ...newRegistration(), name: `Concurrent ${i}` })
+          .then((res) => res.status),
+      ),
+    );
+    expect(statuses).toEqual(Array(20).fill(201));
   });
 
   it('keeps written rows across a restart', async () => {
