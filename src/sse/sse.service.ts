@@ -4,6 +4,7 @@ import {
   HttpStatus,
   Injectable,
   type MessageEvent,
+  ServiceUnavailableException,
 } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
@@ -39,6 +40,11 @@ export class SseService {
    * a stream that never starts is released then.
    */
   async connect(req: Request, signal: AbortSignal): Promise<Observable<MessageEvent>> {
+    if (this.registry.closing) {
+      // Without it the client's keep-alive connection would hold the closing server open.
+      req.res?.setHeader('Connection', 'close');
+      throw new ServiceUnavailableException('Shutting down; reconnect to another instance');
+    }
     const identity = await this.auth.authenticate(req);
     const lastEventId = this.lastEventId(req);
     const slotId = await this.registry.acquire(identity.userId);

@@ -95,6 +95,11 @@ export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
     return this.streams.size;
   }
 
+  /** After shutdown began, new streams are refused: the clients told to reconnect must go elsewhere. */
+  get closing(): boolean {
+    return this.shuttingDown;
+  }
+
   /**
    * Takes a slot for a new stream of `userId`, or null when the user already has
    * SSE_MAX_PER_USER streams open across all instances. The slot is added first and the live

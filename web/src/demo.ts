@@ -7,11 +7,16 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 let stream: TesseraStream | undefined;
 
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${api}${path}`, {
-    ...init,
-    credentials: 'include',
-    headers: { 'Content-Type': 'application/json', ...init.headers },
-  });
+  // A JSON content type only with a body: a GET stays a simple request, with no preflight.
+  const json: HeadersInit = init.body === undefined ? {} : { 'Content-Type': 'application/json' };
+  return fetch(`${api}${path}`, { ...init, credentials: 'include', headers: json });
+}
+
+/** The error message of a refused call, whatever the body is. */
+async function errorOf(response: Response): Promise<string> {
+  const body = (await response.json().catch(() => null)) as { message?: unknown } | null;
+  const message = Array.isArray(body?.message) ? body.message.join('; ') : body?.message;
+  return typeof message === 'string' ? message : `The API answered ${response.status}`;
 }
 
 async function graphql(query: string, variables: Record<string, unknown>): Promise<unknown> {
@@ -83,7 +88,7 @@ $<HTMLFormElement>('sign-in-form').addEventListener('submit', async (event) => {
   }).catch(() => undefined);
   if (!response?.ok) {
     $('sign-in-error').textContent = response
-      ? ((await response.json()) as { message: string }).message
+      ? await errorOf(response)
       : 'The API cannot be reached from this page';
     return;
   }
@@ -118,7 +123,8 @@ $<HTMLFormElement>('shout-form').addEventListener('submit', async (event) => {
 });
 
 // A page opened with a live session goes straight to the app.
-void call('/auth/profile').then(async (response) => {
-  if (response.ok)
-    signedIn((await response.json()) as { id: number; name: string | null; email: string });
-});
+call('/auth/profile')
+  .then(async (response) => {
+    if (response.ok) signedIn((await response.json()) as Parameters<typeof signedIn>[0]);
+  })
+  .catch(() => ($('sign-in-error').textContent = 'The API cannot be reached from this page'));

@@ -101,8 +101,12 @@ export class TesseraStream {
       this.stop('signed-out');
       this.options.onSignedOut?.('session_revoked');
     } else if (message.type === 'reconnect') {
+      // The server is closing this stream (lifetime cap, or shutdown): come back after a short,
+      // random pause, so that a fleet of clients does not return in the same instant.
       this.source?.close();
-      this.connect();
+      this.source = undefined;
+      this.options.onStatus?.('reconnecting');
+      this.timer = setTimeout(() => this.connect(), 250 + Math.random() * 1000);
     } else if (typeof message.id === 'number') {
       this.options.onNotification?.(message as unknown as StreamNotification);
     }
