@@ -87,3 +87,18 @@ export function toPage<R, T>(
     },
   };
 }
+
+/**
+ * One page of a keyset-paginated list: `fetch` gets the row id from `after` (undefined on the first
+ * page) and how many rows to read, one more than the page, which only tells whether there is more.
+ */
+export async function fetchPage<R>(
+  page: PageArgs,
+  fetch: (after: number | undefined, limit: number) => Promise<R[]>,
+  idOf: (row: R) => number | string,
+  maxId?: number,
+): Promise<Page<R>> {
+  const limit = page.first ?? DEFAULT_PAGE;
+  const rows = await fetch(decodeCursor(page.after, maxId), limit + 1);
+  return toPage(rows, limit, idOf, (row) => row);
+}

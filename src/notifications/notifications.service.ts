@@ -1,11 +1,5 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
-import {
-  decodeCursor,
-  DEFAULT_PAGE,
-  type Page,
-  type PageArgs,
-  toPage,
-} from '../graphql/pagination';
+import { fetchPage, type Page, type PageArgs } from '../graphql/pagination';
 import { NotificationRepository } from '../infra/database/repositories/notification.repository';
 import type { Notification } from './notification.entity';
 
@@ -25,18 +19,16 @@ export class NotificationsService {
     recipientId: number,
     page: PageArgs & { unseenOnly?: boolean | null },
   ): Promise<Page<Notification>> {
-    const limit = page.first ?? DEFAULT_PAGE;
-    const after = decodeCursor(page.after, Number.MAX_SAFE_INTEGER);
-    const rows = await this.notifications.list(recipientId, {
-      beforeId: after === undefined ? undefined : String(after),
-      unseenOnly: page.unseenOnly ?? false,
-      limit: limit + 1,
-    });
-    return toPage(
-      rows,
-      limit,
+    return fetchPage(
+      page,
+      (after, limit) =>
+        this.notifications.list(recipientId, {
+          beforeId: after === undefined ? undefined : String(after),
+          unseenOnly: page.unseenOnly ?? false,
+          limit,
+        }),
       (notification) => notification.id,
-      (notification) => notification,
+      Number.MAX_SAFE_INTEGER,
     );
   }
 

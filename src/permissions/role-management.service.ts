@@ -8,13 +8,7 @@ import { AuditService } from '../audit/audit.service';
 import type { AuditEvent, AuditEventType } from '../audit/audit-event.entity';
 import type { Author } from '../auth/author.entity';
 import type { ClientInfo } from '../auth/client-info.decorator';
-import {
-  decodeCursor,
-  DEFAULT_PAGE,
-  type Page,
-  type PageArgs,
-  toPage,
-} from '../graphql/pagination';
+import { fetchPage, type Page, type PageArgs } from '../graphql/pagination';
 import { AuthorRoleRepository } from '../infra/database/repositories/author-role.repository';
 import { AuthorRepository } from '../infra/database/repositories/author.repository';
 import { RoleRepository } from '../infra/database/repositories/role.repository';
@@ -48,17 +42,10 @@ export class RoleManagementService {
     filter: { search?: string; role?: string },
     page: PageArgs,
   ): Promise<Page<ManagedAuthor>> {
-    const limit = page.first ?? DEFAULT_PAGE;
-    const rows = await this.authors.search({
-      ...filter,
-      afterId: decodeCursor(page.after),
-      limit: limit + 1,
-    });
-    const found = toPage(
-      rows,
-      limit,
+    const found = await fetchPage(
+      page,
+      (afterId, limit) => this.authors.search({ ...filter, afterId, limit }),
       (author) => author.id,
-      (author) => author,
     );
     return {
       nodes: await Promise.all(found.nodes.map((author) => this.managed(author))),
@@ -139,18 +126,16 @@ export class RoleManagementService {
     filter: { authorId?: number; type?: AuditEventType },
     page: PageArgs,
   ): Promise<Page<AuditEvent>> {
-    const limit = page.first ?? DEFAULT_PAGE;
-    const after = decodeCursor(page.after, Number.MAX_SAFE_INTEGER);
-    const rows = await this.audit.list({
-      ...filter,
-      beforeId: after === undefined ? undefined : String(after),
-      limit: limit + 1,
-    });
-    return toPage(
-      rows,
-      limit,
+    return fetchPage(
+      page,
+      (after, limit) =>
+        this.audit.list({
+          ...filter,
+          beforeId: after === undefined ? undefined : String(after),
+          limit,
+        }),
       (event) => event.id,
-      (event) => event,
+      Number.MAX_SAFE_INTEGER,
     );
   }
 

@@ -1,13 +1,7 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import type { Author } from '../auth/author.entity';
 import { DomainEvents } from '../events/domain-events.service';
-import {
-  decodeCursor,
-  DEFAULT_PAGE,
-  type Page,
-  type PageArgs,
-  toPage,
-} from '../graphql/pagination';
+import { fetchPage, type Page, type PageArgs } from '../graphql/pagination';
 import { nowSeconds } from '../infra/database/epoch-seconds.transformer';
 import { AuthorRepository } from '../infra/database/repositories/author.repository';
 import { FollowerRepository } from '../infra/database/repositories/follower.repository';
@@ -39,16 +33,10 @@ export class FollowsService {
 
   async followersOf(authorId: number, page: PageArgs): Promise<Page<Author>> {
     await this.existing(authorId);
-    const limit = page.first ?? DEFAULT_PAGE;
-    const rows = await this.followers.followersOf(authorId, {
-      afterId: decodeCursor(page.after),
-      limit: limit + 1,
-    });
-    return toPage(
-      rows,
-      limit,
+    return fetchPage(
+      page,
+      (afterId, limit) => this.followers.followersOf(authorId, { afterId, limit }),
       (author) => author.id,
-      (author) => author,
     );
   }
 

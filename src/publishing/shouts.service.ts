@@ -1,13 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { DomainEvents } from '../events/domain-events.service';
-import {
-  decodeCursor,
-  DEFAULT_PAGE,
-  type Page,
-  type PageArgs,
-  toPage,
-} from '../graphql/pagination';
+import { fetchPage, type Page, type PageArgs } from '../graphql/pagination';
 import { ShoutRepository } from '../infra/database/repositories/shout.repository';
 import { PermissionsService } from '../permissions/permissions.service';
 import type { Shout } from './shout.entity';
@@ -22,16 +16,11 @@ export class ShoutsService {
   ) {}
 
   async list(viewer: AuthContext | undefined, page: PageArgs): Promise<Page<Shout>> {
-    const limit = page.first ?? DEFAULT_PAGE;
-    const rows = await this.shouts.list(await this.visibility(viewer), {
-      beforeId: decodeCursor(page.after),
-      limit: limit + 1,
-    });
-    return toPage(
-      rows,
-      limit,
+    const visibility = await this.visibility(viewer);
+    return fetchPage(
+      page,
+      (beforeId, limit) => this.shouts.list(visibility, { beforeId, limit }),
       (shout) => shout.id,
-      (shout) => shout,
     );
   }
 

@@ -15,6 +15,7 @@ import {
 } from '../support/sse-client';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
+import { describeWith } from '../support/real-services';
 
 // Issue #6, the standalone connect process (`node dist/src/connect.js`, SPEC section 5): the stream
 // at `/` and /sse/notifications, tickets, /health and /metrics, its own CORS list, and nothing of
@@ -66,18 +67,6 @@ async function connect(url: string, auth: StreamAuth): Promise<RawStream> {
   expect(stream.status).toBe(200);
   await stream.untilMessage(isType('connected'), 'the connected frame');
   return stream;
-}
-
-/** Declares a suite that needs real services, or skips it with the reason printed. */
-function describeWith(needs: Record<string, string | undefined>, title: string, suite: () => void) {
-  const missing = Object.keys(needs).filter((name) => !needs[name]);
-  if (missing.length === 0) return describe(title, suite);
-  // Straight to stderr: Jest does not show the console output of a file whose tests all skip.
-  process.stderr.write(
-    `${missing.join(' and ')} unset: skipping "${title}" (it shares data with an app)\n`,
-  );
-  describe.skip(`${title} (needs ${missing.join(', ')})`, () =>
-    it('needs real services', () => undefined));
 }
 
 describeWith({ DATABASE_URL, REDIS_URL }, 'the connect process', () => {

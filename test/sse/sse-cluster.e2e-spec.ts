@@ -22,6 +22,7 @@ import {
 } from '../support/sse-client';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
+import { describeWith } from '../support/real-services';
 
 // Issue #6, SPEC section 5 across instances and over time: a notification or a revocation on one
 // instance reaches streams on another; the per-user cap counts every instance; 1,000 streams opened
@@ -67,15 +68,6 @@ async function graphql(baseUrl: string, token: string, query: string, variables 
   const body = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
   expect(body.errors).toBeUndefined();
   return body.data ?? {};
-}
-
-/** Declares a suite that needs real services, or skips it with the reason printed. */
-function describeWith(needs: Record<string, string | undefined>, title: string, suite: () => void) {
-  const missing = Object.keys(needs).filter((name) => !needs[name]);
-  if (missing.length === 0) return describe(title, suite);
-  console.warn(`${missing.join(' and ')} unset: skipping "${title}"`);
-  describe.skip(`${title} (needs ${missing.join(', ')})`, () =>
-    it('needs real services', () => undefined));
 }
 
 afterEach(closeAllStreams);
