@@ -5,7 +5,13 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 /** More than the TypeORM pool size, or the pool's extra connections would be turned away. */
 const MAX_SOCKET_CONNECTIONS = 24;
-export const EMBEDDED_POOL_SIZE = 10;
+/**
+ * One connection: pglite-socket funnels every connection into one PGlite session, and concurrent
+ * extended-protocol exchanges on several connections interleave there ("unnamed prepared statement
+ * does not exist"). With one, the pool queues queries; code inside a transaction must use that
+ * transaction's manager (it does), or it would wait for itself.
+ */
+export const EMBEDDED_POOL_SIZE = 1;
 
 /**
  * A real Postgres (PGlite, compiled to WASM) persisted under DATA_DIR/pgdata and served on a
