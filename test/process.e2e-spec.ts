@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './support/wait-for';
+import { freePort } from './support/ports';
 
 /** These run the built server (`npm test` builds first) as a newcomer or an operator would. */
 const MAIN = join(process.cwd(), 'dist/src/main.js');
@@ -20,22 +20,6 @@ function run(
   child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return Object.assign(child, { output: () => output, exited });
-}
-
-/**
- * A free port below the ephemeral range (32768+): the server starts its embedded Postgres on an
- * ephemeral port, which could otherwise be handed the number this check just released.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const attempt = () => {
-      const port = 20000 + Math.floor(Math.random() * 10000);
-      const server = createServer()
-        .once('error', attempt)
-        .listen(port, () => server.close(() => resolve(port)));
-    };
-    attempt();
-  });
 }
 
 describe('the server process', () => {

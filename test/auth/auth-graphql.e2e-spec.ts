@@ -6,6 +6,7 @@ import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { newRegistration, registerAuthor, sessionCookie, setCookies } from '../support/auth';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { type Data, dataOf, errorCode } from '../support/graphql';
 
 // The app writes src/schema.gql only when it starts in development (`npm start`); a resolver change
 // without a regenerated file fails the schema test below. Start the app once to regenerate it.
@@ -55,26 +56,9 @@ function gql(t: TestApp, query: string, variables: Record<string, unknown> = {},
   return req.send({ query, variables });
 }
 
-/** The first error's code, after checking that the operation answered with errors only. */
-function errorCode(res: Response): string {
-  expect(res.body.errors).toHaveLength(1);
-  return res.body.errors[0].extensions.code;
-}
-
-/** A GraphQL answer's data: JSON whose shape the assertions themselves check. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Data = Record<string, any>;
-
 interface SessionJson {
   id: string;
   current: boolean;
-}
-
-/** Asserts the operation succeeded and returns its data. */
-function dataOf(res: Response): Data {
-  expect(res.status).toBe(200);
-  expect(res.body.errors).toBeUndefined();
-  return res.body.data;
 }
 
 /** Signs in over GraphQL in bearer mode; each call makes one more session. */

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
-import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import {
   type NewNotification,
@@ -12,6 +11,7 @@ import { NotifyService } from '../../src/notifications/notify.service';
 import { registerAuthor, type SignedIn } from '../support/auth';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
+import { dataOf, errorCode } from '../support/graphql';
 
 // Issue #6, notifications: created from follows and shouts, stored, published on the user's Redis
 // channels (SPEC section 5), read and marked seen over GraphQL (SPEC section 4).
@@ -27,10 +27,6 @@ const FOLLOW = 'mutation Follow($authorId: Int!) { follow(authorId: $authorId) }
 const UNFOLLOW = 'mutation Unfollow($authorId: Int!) { unfollow(authorId: $authorId) }';
 const CREATE_SHOUT = `mutation Create($input: CreateShoutInput!) {
   createShout(input: $input) { id authorId title } }`;
-
-/** A GraphQL answer's data: JSON whose shape the assertions themselves check. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Data = Record<string, any>;
 
 interface NotificationJson {
   id: string;
@@ -51,19 +47,6 @@ function gql(t: TestApp, query: string, variables: Record<string, unknown> = {},
   const req = t.http().post('/graphql').set('Content-Type', 'application/json');
   if (token !== undefined) req.set('Authorization', `Bearer ${token}`);
   return req.send({ query, variables });
-}
-
-/** Asserts the operation succeeded and returns its data. */
-function dataOf(res: Response): Data {
-  expect(res.body.errors).toBeUndefined();
-  expect(res.status).toBe(200);
-  return res.body.data;
-}
-
-/** The code of the one error the operation answered with. */
-function errorCode(res: Response): string {
-  expect(res.body.errors).toHaveLength(1);
-  return res.body.errors[0].extensions.code;
 }
 
 /** What an SSE client would receive for a notification listed over GraphQL. */

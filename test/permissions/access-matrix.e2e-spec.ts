@@ -11,6 +11,7 @@ import { TokenStorage } from '../../src/tokens/token-storage.service';
 import { accessTable } from '../support/access-table';
 import { login, newRegistration, registerAuthor } from '../support/auth';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { type Data, dataOf } from '../support/graphql';
 
 // Issue #5, must-show 1: every protected operation, over REST and GraphQL, against five callers.
 // The matrix below is the contract; each (operation, caller) cell is its own test, so a change in
@@ -85,10 +86,6 @@ interface Row<C = unknown> {
 /** Keeps each row's context type while the matrix holds them all. */
 const row = <C>(definition: Row<C>): Row<unknown> => definition as Row<unknown>;
 
-/** A GraphQL answer's data: JSON whose shape the assertions themselves check. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Data = Record<string, any>;
-
 const unique = () => randomBytes(5).toString('hex');
 /** A phone number no other test uses. */
 const newPhone = () => `+1555${String(randomInt(0, 10_000_000)).padStart(7, '0')}`;
@@ -134,13 +131,6 @@ describe('access matrix (operation × caller)', () => {
       .set('Origin', t.baseUrl);
     if (actor?.token) req.set('Authorization', `Bearer ${actor.token}`);
     return req.send({ query, variables });
-  }
-
-  /** Asserts the operation succeeded and returns its data. */
-  function dataOf(res: Response): Data {
-    expect(res.body.errors).toBeUndefined();
-    expect(res.status).toBe(200);
-    return res.body.data;
   }
 
   /** The first admin's GraphQL call, which must succeed (setup and after-the-fact checks). */

@@ -8,6 +8,7 @@ import { AdminBootstrapService } from '../../src/permissions/admin-bootstrap.ser
 import { PermissionsService } from '../../src/permissions/permissions.service';
 import { login, newRegistration, registerAuthor, type SignedIn } from '../support/auth';
 import { SERVICES, startTestApp, type TestApp } from '../support/test-app';
+import { type Data, dataOf } from '../support/graphql';
 
 const USER_AGENT = 'tessera-admin-e2e/1.0';
 const ADMIN_FIELDS = 'id email name slug emailVerified roles bannedAt createdAt lastSeen';
@@ -50,10 +51,6 @@ const SMUGGLED: Record<string, unknown>[] = [
   { permissions: ['admin', 'moderate'] },
 ];
 
-/** A GraphQL answer's data: JSON whose shape the assertions themselves check. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Data = Record<string, any>;
-
 /** One GraphQL operation as an API client sends it, with a bearer token when given. */
 function gql(
   target: TestApp | NestExpressApplication,
@@ -68,13 +65,6 @@ function gql(
     .set('User-Agent', USER_AGENT);
   if (token) req.set('Authorization', `Bearer ${token}`);
   return req.send({ query, variables });
-}
-
-/** Asserts the operation succeeded and returns its data. */
-function dataOf(res: Response): Data {
-  expect(res.body.errors).toBeUndefined();
-  expect(res.status).toBe(200);
-  return res.body.data;
 }
 
 /** Asserts the operation failed with one error and returns its code and message. */

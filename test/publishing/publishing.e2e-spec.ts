@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Response } from 'supertest';
 import { DomainEvents, type DomainEventMap } from '../../src/events/domain-events.service';
 import { encodeCursor } from '../../src/graphql/pagination';
 import { AdminBootstrapService } from '../../src/permissions/admin-bootstrap.service';
 import { login, newRegistration, registerAuthor, type SignedIn } from '../support/auth';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
+import { dataOf, errorCode } from '../support/graphql';
 
 const SHOUT = 'id authorId title body createdAt publishedAt unpublishedAt unpublishReason';
 const AUTHOR = 'id name slug pic bio createdAt';
@@ -28,10 +28,6 @@ const REMOVE_ROLE = `mutation Remove($authorId: Int!, $role: String!) {
   removeRole(authorId: $authorId, role: $role) { id } }`;
 
 const EVIL_ORIGIN = 'https://evil.example';
-
-/** A GraphQL answer's data: JSON whose shape the assertions themselves check. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Data = Record<string, any>;
 
 interface ShoutJson {
   id: number;
@@ -58,19 +54,6 @@ function gql(t: TestApp, query: string, variables: Record<string, unknown> = {},
   if (typeof as === 'string') req.set('Authorization', `Bearer ${as}`);
   if (typeof as === 'object') req.set('Cookie', as.cookie).set('Origin', as.origin);
   return req.send({ query, variables });
-}
-
-/** Asserts the operation succeeded and returns its data. */
-function dataOf(res: Response): Data {
-  expect(res.body.errors).toBeUndefined();
-  expect(res.status).toBe(200);
-  return res.body.data;
-}
-
-/** The code of the one error the operation answered with. */
-function errorCode(res: Response): string {
-  expect(res.body.errors).toHaveLength(1);
-  return res.body.errors[0].extensions.code;
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);

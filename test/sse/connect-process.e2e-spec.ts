@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotifyService } from '../../src/notifications/notify.service';
@@ -16,6 +15,7 @@ import {
 import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 import { describeWith } from '../support/real-services';
+import { freePort } from '../support/ports';
 
 // Issue #6, the standalone connect process (`node dist/src/connect.js`, SPEC section 5): the stream
 // at `/` and /sse/notifications, tickets, /health and /metrics, its own CORS list, and nothing of
@@ -29,22 +29,6 @@ const REDIS_URL = process.env.REDIS_URL || undefined;
 const CONNECT_ORIGIN = 'https://connect-client.example.test';
 /** Allowed on the app, not on the connect process. */
 const APP_ORIGIN = 'https://app-client.example.test';
-
-/**
- * A free port below the ephemeral range (32768+), as in test/process.e2e-spec.ts: a number from
- * that range could be handed to another socket between this check and the process's listen.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const attempt = () => {
-      const port = 20000 + Math.floor(Math.random() * 10000);
-      const server = createServer()
-        .once('error', attempt)
-        .listen(port, () => server.close(() => resolve(port)));
-    };
-    attempt();
-  });
-}
 
 type Child = ChildProcess & { output: () => string; exited: Promise<number | null> };
 
