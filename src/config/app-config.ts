@@ -11,7 +11,16 @@ export interface RateLimit {
 }
 
 export type RateLimitName =
-  'loginIp' | 'loginEmail' | 'registerIp' | 'forgotEmail' | 'phoneUser' | 'ticketSession';
+  | 'loginIp'
+  | 'loginEmailIp'
+  | 'loginEmail'
+  | 'registerIp'
+  | 'forgotEmail'
+  | 'changePasswordSession'
+  | 'phoneUser'
+  | 'ticketSession'
+  | 'followAuthor'
+  | 'shoutAuthor';
 
 export interface OAuthProviderConfig {
   clientId: string;
@@ -54,7 +63,16 @@ export abstract class AppConfig {
   abstract readonly demo: { readonly pageDir: string; readonly scriptDir: string };
   abstract readonly corsOrigins: readonly string[];
   abstract readonly bcryptRounds: number;
-  abstract readonly mail: { readonly smtpUrl?: string; readonly from: string };
+  abstract readonly mail: {
+    readonly smtpUrl?: string;
+    readonly from: string;
+    /** MAIL_ALLOW_LOG_TRANSPORT: production may use the log transport only when this is set. */
+    readonly allowLogTransport: boolean;
+  };
+  /** `/metrics`: open outside production unless METRICS_TOKEN is set; in production it needs the token. */
+  abstract readonly metrics: { readonly token?: string };
+  /** `/docs` (OpenAPI): on outside production; in production only with DOCS_ENABLED. */
+  abstract readonly docs: { readonly enabled: boolean };
   abstract readonly oauth: {
     readonly callbackBaseUrl?: string;
     readonly providers: Readonly<Partial<Record<OAuthProviderKey, OAuthProviderConfig>>>;

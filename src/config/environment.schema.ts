@@ -163,6 +163,21 @@ export class EnvironmentVariables {
   MAIL_FROM?: string;
 
   @IsOptional()
+  @Transform(toBool)
+  @IsBoolean(BOOL)
+  MAIL_ALLOW_LOG_TRANSPORT?: boolean;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: '$property must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean(BOOL)
+  DOCS_ENABLED?: boolean;
+
+  @IsOptional()
   @IsString()
   TELEGRAM_BOT_TOKEN?: string;
 
@@ -252,7 +267,23 @@ export class EnvironmentVariables {
 
   @IsOptional()
   @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_LOGIN_EMAIL_IP?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
   RATE_LIMIT_LOGIN_EMAIL?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_CHANGE_PASSWORD_SESSION?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_FOLLOW_AUTHOR?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_SHOUT_AUTHOR?: string;
 
   @IsOptional()
   @Matches(RATE, RATE_MESSAGE)

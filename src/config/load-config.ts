@@ -56,7 +56,13 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     demo: { pageDir: resolve('web'), scriptDir: resolve('dist/web') },
     bcryptRounds: env.BCRYPT_ROUNDS ?? 10,
-    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM ?? 'Tessera <no-reply@localhost>' },
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM ?? 'Tessera <no-reply@localhost>',
+      allowLogTransport: env.MAIL_ALLOW_LOG_TRANSPORT ?? false,
+    },
+    metrics: { token: env.METRICS_TOKEN },
+    docs: { enabled: env.DOCS_ENABLED ?? !production },
     oauth: {
       callbackBaseUrl: env.OAUTH_CALLBACK_BASE_URL,
       providers: readProviders(raw),
@@ -76,11 +82,15 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
     },
     rateLimits: {
       loginIp: parseRate(env.RATE_LIMIT_LOGIN_IP, '20/60'),
-      loginEmail: parseRate(env.RATE_LIMIT_LOGIN_EMAIL, '5/60'),
+      loginEmailIp: parseRate(env.RATE_LIMIT_LOGIN_EMAIL_IP, '5/60'),
+      loginEmail: parseRate(env.RATE_LIMIT_LOGIN_EMAIL, '100/3600'),
       registerIp: parseRate(env.RATE_LIMIT_REGISTER_IP, '10/3600'),
       forgotEmail: parseRate(env.RATE_LIMIT_FORGOT_EMAIL, '3/3600'),
+      changePasswordSession: parseRate(env.RATE_LIMIT_CHANGE_PASSWORD_SESSION, '5/900'),
       phoneUser: parseRate(env.RATE_LIMIT_PHONE_USER, '5/3600'),
       ticketSession: parseRate(env.RATE_LIMIT_TICKET_SESSION, '30/60'),
+      followAuthor: parseRate(env.RATE_LIMIT_FOLLOW_AUTHOR, '30/60'),
+      shoutAuthor: parseRate(env.RATE_LIMIT_SHOUT_AUTHOR, '10/60'),
     },
     connect: {
       port: env.CONNECT_PORT ?? 3001,

@@ -37,11 +37,15 @@ const bySession: Tracker = (req) => `session:${req.auth?.session.jti ?? req.ip}`
 /** Who each limit counts. One counter per limit and caller, whichever route (REST or GraphQL) was used. */
 const TRACKERS: Record<RateLimitName, Tracker> = {
   loginIp: byIp,
+  loginEmailIp: (req, context) => `${byEmail(req, context)}:${byIp(req, context)}`,
   loginEmail: byEmail,
   registerIp: byIp,
   forgotEmail: byEmail,
+  changePasswordSession: bySession,
   phoneUser: byAuthor,
   ticketSession: bySession,
+  followAuthor: byAuthor,
+  shoutAuthor: byAuthor,
 };
 
 /** Applies the limits a handler names with `@RateLimit(...)`; 429 with `Retry-After` past one. */

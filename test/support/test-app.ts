@@ -47,7 +47,11 @@ async function provision(overrides: RawEnvironment): Promise<Resources> {
     REDIS_KEY_PREFIX: keyPrefix,
     // Suites sign many authors up from 127.0.0.1; the rate-limit suite sets its own limits.
     RATE_LIMIT_LOGIN_IP: '10000/60',
+    RATE_LIMIT_LOGIN_EMAIL_IP: '10000/60',
     RATE_LIMIT_LOGIN_EMAIL: '10000/60',
+    RATE_LIMIT_CHANGE_PASSWORD_SESSION: '10000/60',
+    RATE_LIMIT_FOLLOW_AUTHOR: '10000/60',
+    RATE_LIMIT_SHOUT_AUTHOR: '10000/60',
     RATE_LIMIT_REGISTER_IP: '10000/60',
     RATE_LIMIT_FORGOT_EMAIL: '10000/60',
     RATE_LIMIT_PHONE_USER: '10000/60',
