@@ -3,13 +3,17 @@ import type { Relation } from 'typeorm';
 import { Author } from '../auth/author.entity';
 import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
 
-/** The audit event types of SPEC section 7. */
+/**
+ * The audit event types. `session_reuse_detected`: a session token that refresh had rotated away
+ * was presented again, and the sessions that replaced it were revoked (suspected theft).
+ */
 export const AUDIT_EVENT_TYPES = [
   'register',
   'login_success',
   'login_failure',
   'logout',
   'session_revoked',
+  'session_reuse_detected',
   'password_changed',
   'password_reset_requested',
   'password_reset',

@@ -1,6 +1,12 @@
 import { Global, Module } from '@nestjs/common';
+import { TokensModule } from '../tokens/tokens.module';
 import { AuditService } from './audit.service';
+import { SessionReuseAuditor } from './session-reuse.auditor';
 
 @Global()
-@Module({ providers: [AuditService], exports: [AuditService] })
+@Module({
+  imports: [TokensModule],
+  providers: [AuditService, SessionReuseAuditor],
+  exports: [AuditService],
+})
 export class AuditModule {}

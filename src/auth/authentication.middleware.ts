@@ -2,6 +2,7 @@ import { ForbiddenException, Injectable, type NestMiddleware } from '@nestjs/com
 import type { NextFunction, Request, Response } from 'express';
 import { AuthorRepository } from '../infra/database/repositories/author.repository';
 import { TokenStorage } from '../tokens/token-storage.service';
+import { clientInfoOf } from './client-info.decorator';
 import { OriginPolicy } from './origin-policy.service';
 import { SessionCookieService } from './session-cookie.service';
 
@@ -29,7 +30,7 @@ export class AuthenticationMiddleware implements NestMiddleware {
     const via = bearer ? 'bearer' : 'cookie';
 
     if (token) {
-      const session = await this.tokens.verifySession(token);
+      const session = await this.tokens.verifySession(token, clientInfoOf(req));
       const author = session ? await this.authors.findById(session.userId) : null;
       if (session && author && author.bannedAt === null) {
         req.auth = { author, session, via, token };

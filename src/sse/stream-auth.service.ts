@@ -20,6 +20,8 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
  * Authenticates a stream request in the order of SPEC section 5: a one-time `?ticket=`, the
  * session cookie, `Authorization: Bearer`. The first credential present decides: a stale ticket
  * does not fall back to a cookie, so a replayed ticket is refused even in a signed-in browser.
+ * The origin rule is the REST one: Origin, else Referer's origin, must be the service's own or in
+ * CORS_ORIGINS when either is sent (an unparsable Referer counts as the foreign origin `null`).
  */
 @Injectable()
 export class StreamAuthService {
@@ -32,7 +34,7 @@ export class StreamAuthService {
   ) {}
 
   async authenticate(req: Request): Promise<StreamIdentity> {
-    const origin = req.get('origin');
+    const origin = this.origins.originOf(req);
     if (origin !== undefined && !this.origins.allows(origin, req)) {
       throw new ForbiddenException(`Origin ${origin} is not allowed`);
     }

@@ -30,18 +30,54 @@ export interface VerifiedSession extends SessionData {
   claims: SessionClaims;
 }
 
+/** What a rotated-away token's reappearance revoked: the sessions that had replaced it. */
+export interface SessionReuse {
+  userId: number;
+  /** The jti of the rotated-away session whose token was presented again. */
+  sessionId: string;
+  /** The jtis of its successors that this detection revoked (empty when none was still live). */
+  revoked: string[];
+  /** Who presented it, when the caller knew. */
+  client?: DeviceInfo;
+}
+
+export type SessionReuseListener = (reuse: SessionReuse) => void | Promise<void>;
+
 export const sessionKey = (userId: number | string, jti: string) => `session:${userId}:${jti}`;
 export const userSessionsKey = (userId: number | string) => `user_sessions:${userId}`;
+/** Left by a rotation under the old session's id, until the old token would have expired. */
+export const sessionSuccessorKey = (userId: number | string, jti: string) =>
+  `session_successor:${userId}:${jti}`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/**
+ * A reuse revokes the live sessions of the rotation chain, then looks again in case a rotation of
+ * the chain was midway; each pass that finds one revokes it, so this bound is never reached in practice.
+ */
+const MAX_REVOCATION_PASSES = 5;
+
+interface SuccessorRecord {
+  successor: string;
+  /** The jti of the sign-in that began the rotation chain. */
+  family: string;
+}
 
 /**
  * Sessions: a JWT that names a Redis entry. The JWT alone never authenticates; deleting the entry
  * revokes the session everywhere at once, and every revocation is announced on `session:revoked`.
+ *
+ * Refresh rotates, with reuse detection: a rotation leaves `session_successor:{user_id}:{old_jti}`
+ * (the new jti and the chain's first jti, never a token) for the old token's remaining lifetime.
+ * A token whose JWT verifies but whose session is gone, presented where sessions are verified (any
+ * route, the stream), finds that record: the token was rotated away and is in someone else's hands
+ * too, so every live session of its chain is revoked and the listeners (the audit log) are told.
+ * Two refreshes that both found the session live are not reuse: one wins, the other gets null.
  */
 @Injectable()
 export class SessionTokenManager {
   private readonly logger = new Logger(SessionTokenManager.name);
   private readonly lifetimeSeconds: number;
+  private readonly reuseListeners = new Set<SessionReuseListener>();
 
   constructor(
     @Inject(REDIS_STORE) private readonly store: RedisStore,
@@ -56,36 +92,28 @@ export class SessionTokenManager {
     options: { username: string; deviceInfo?: DeviceInfo },
   ): Promise<string> {
     const jti = randomUUID();
-    const now = nowSeconds();
-    const expiresAt = now + this.lifetimeSeconds;
-    const token = this.codec.sign(
-      { user_id: userId, username: options.username, jti },
-      { issuedAt: now, expiresInSeconds: this.lifetimeSeconds },
-    );
-    await this.store
-      .multi()
-      .hset(sessionKey(userId, jti), {
-        user_id: String(userId),
-        username: options.username,
-        jti,
-        created_at: String(now),
-        last_active: String(now),
-        expires_at: String(expiresAt),
-        ip: options.deviceInfo?.ip ?? '',
-        user_agent: options.deviceInfo?.userAgent ?? '',
-      })
-      .pexpire(sessionKey(userId, jti), this.lifetimeSeconds * 1000)
-      .sadd(userSessionsKey(userId), jti)
-      .exec();
-    return token;
+    return this.storeSession(userId, jti, { ...options, family: jti });
   }
 
-  /** The session behind a token, when its JWT verifies and its Redis entry exists; else null. */
-  async verifySession(token: unknown): Promise<VerifiedSession | null> {
-    const claims = this.codec.verify(token);
-    if (!claims) return null;
-    const record = await this.store.hgetall(sessionKey(claims.user_id, claims.jti));
-    if (!record || record.user_id !== String(claims.user_id)) return null;
+  /** Calls `listener` after each detected reuse, once the chain is revoked. Returns its removal. */
+  onReuseDetected(listener: SessionReuseListener): () => void {
+    this.reuseListeners.add(listener);
+    return () => this.reuseListeners.delete(listener);
+  }
+
+  /**
+   * The session behind a token, when its JWT verifies and its Redis entry exists; else null. A
+   * token that was rotated away revokes its successors here (reuse detection); `client` is who
+   * presented it, for the listeners.
+   */
+  async verifySession(token: unknown, client?: DeviceInfo): Promise<VerifiedSession | null> {
+    const found = await this.lookup(token);
+    if (!found) return null;
+    const { claims, record } = found;
+    if (!record) {
+      await this.detectReuse(claims, client);
+      return null;
+    }
     const session = toSessionData(record);
     if (nowSeconds() - session.lastActive >= TOUCH_INTERVAL_SECONDS) {
       this.touch(claims, session);
@@ -122,21 +150,53 @@ export class SessionTokenManager {
 
   /**
    * Rotation: a new session replaces the one `oldToken` names. Of two concurrent refreshes of one
-   * token, only the caller whose delete removed the entry gets a new token; the other gets null.
+   * token, only the caller whose delete removed the entry gets a new token; the other gets null,
+   * and is not taken for a reuse (its request found the session live).
+   *
+   * The successor exists before the old session goes, and the old entry's delete and the successor
+   * record are one MULTI: whoever sees the old session gone also sees the record, and the successor
+   * it names is there to revoke.
    */
   async refreshSession(
     userId: number,
     oldToken: string,
     deviceInfo?: DeviceInfo,
   ): Promise<string | null> {
-    const session = await this.verifySession(oldToken);
-    if (!session || session.userId !== userId) return null;
-    const won = await this.revokeSession(userId, session.jti);
-    if (!won) return null;
-    return this.createSession(userId, {
-      username: session.username,
-      deviceInfo: deviceInfo ?? { ip: session.ip, userAgent: session.userAgent },
+    const found = await this.lookup(oldToken);
+    if (!found?.record || found.claims.user_id !== userId) return null;
+    const { claims, record } = found;
+    const old = toSessionData(record);
+    const family = record.family || old.jti;
+    const jti = randomUUID();
+    const token = await this.storeSession(userId, jti, {
+      username: old.username,
+      deviceInfo: deviceInfo ?? { ip: old.ip, userAgent: old.userAgent },
+      family,
     });
+    const successor: SuccessorRecord = { successor: jti, family };
+    const remainingSeconds = Math.max(claims.exp, old.expiresAt) - nowSeconds();
+    const [deleted, , recorded] = await this.store
+      .multi()
+      .del(sessionKey(userId, old.jti))
+      .srem(userSessionsKey(userId), old.jti)
+      .set(sessionSuccessorKey(userId, old.jti), JSON.stringify(successor), {
+        ttlMs: Math.max(1, remainingSeconds) * 1000,
+        onlyIfAbsent: true,
+      })
+      .exec();
+    if (deleted !== 1) {
+      // Lost to another refresh or a revocation: the new session was never handed out. A record
+      // set here names it, and can only be ours (a winning rotation's MULTI would have come first).
+      const undo = this.store
+        .multi()
+        .del(sessionKey(userId, jti))
+        .srem(userSessionsKey(userId), jti);
+      if (recorded === true) undo.del(sessionSuccessorKey(userId, old.jti));
+      await undo.exec();
+      return null;
+    }
+    await this.announceRevocation(userId, old.jti);
+    return token;
   }
 
   /** Revokes the session a token names. False when the token is invalid or already revoked. */
@@ -154,7 +214,7 @@ export class SessionTokenManager {
       .srem(userSessionsKey(userId), jti)
       .exec();
     if (deleted !== 1) return false;
-    await this.store.publish(SESSION_REVOKED_CHANNEL, JSON.stringify({ user_id: userId, jti }));
+    await this.announceRevocation(userId, jti);
     return true;
   }
 
@@ -182,6 +242,99 @@ export class SessionTokenManager {
       .sort((a, b) => b.createdAt - a.createdAt);
   }
 
+  private async storeSession(
+    userId: number,
+    jti: string,
+    options: { username: string; deviceInfo?: DeviceInfo; family: string },
+  ): Promise<string> {
+    const now = nowSeconds();
+    const expiresAt = now + this.lifetimeSeconds;
+    const token = this.codec.sign(
+      { user_id: userId, username: options.username, jti },
+      { issuedAt: now, expiresInSeconds: this.lifetimeSeconds },
+    );
+    await this.store
+      .multi()
+      .hset(sessionKey(userId, jti), {
+        user_id: String(userId),
+        username: options.username,
+        jti,
+        created_at: String(now),
+        last_active: String(now),
+        expires_at: String(expiresAt),
+        ip: options.deviceInfo?.ip ?? '',
+        user_agent: options.deviceInfo?.userAgent ?? '',
+        family: options.family,
+      })
+      .pexpire(sessionKey(userId, jti), this.lifetimeSeconds * 1000)
+      .sadd(userSessionsKey(userId), jti)
+      .exec();
+    return token;
+  }
+
+  /** The verified claims of a token and its Redis entry (null when that is gone); null for a bad JWT. */
+  private async lookup(
+    token: unknown,
+  ): Promise<{ claims: SessionClaims; record: Record<string, string> | null } | null> {
+    const claims = this.codec.verify(token);
+    if (!claims) return null;
+    const record = await this.store.hgetall(sessionKey(claims.user_id, claims.jti));
+    // An entry without user_id is a fragment a late touch wrote after a revocation: gone too.
+    return { claims, record: record && record.user_id === String(claims.user_id) ? record : null };
+  }
+
+  /**
+   * A verified token whose session is gone: when a rotation left its record, the token is being
+   * reused. The record is taken with GETDEL, so concurrent replays are detected (and audited) once.
+   */
+  private async detectReuse(claims: SessionClaims, client?: DeviceInfo): Promise<void> {
+    const raw = await this.store.getdel(sessionSuccessorKey(claims.user_id, claims.jti));
+    const record = raw === null ? null : parseSuccessor(raw);
+    if (!record) return;
+    const revoked = await this.revokeChain(claims.user_id, record);
+    this.logger.warn(
+      `rotated-away session ${claims.jti} of user ${claims.user_id} presented again; revoked ${revoked.length} successor(s)`,
+    );
+    const reuse: SessionReuse = { userId: claims.user_id, sessionId: claims.jti, revoked, client };
+    for (const listener of this.reuseListeners) {
+      Promise.resolve()
+        .then(() => listener(reuse))
+        .catch((error: Error) =>
+          this.logger.error(`session reuse listener failed: ${error.message}`),
+        );
+    }
+  }
+
+  /** Revokes the successor and every live session of its chain, until a pass finds none. */
+  private async revokeChain(userId: number, record: SuccessorRecord): Promise<string[]> {
+    const revoked: string[] = [];
+    for (let pass = 0; pass < MAX_REVOCATION_PASSES; pass++) {
+      const members = await this.chainMembers(userId, record);
+      if (members.length === 0) break;
+      const results = await Promise.all(members.map((jti) => this.revokeSession(userId, jti)));
+      revoked.push(...members.filter((_, i) => results[i]));
+    }
+    return revoked;
+  }
+
+  private async chainMembers(userId: number, record: SuccessorRecord): Promise<string[]> {
+    const jtis = await this.store.smembers(userSessionsKey(userId));
+    if (jtis.length === 0) return [];
+    const batch = this.store.pipeline();
+    for (const jti of jtis) batch.hgetall(sessionKey(userId, jti));
+    const records = await batch.exec();
+    return jtis.filter((jti, i) => {
+      const entry = records[i];
+      if (!isRecord(entry)) return false;
+      // Entries written before chains were recorded begin their own.
+      return jti === record.successor || (entry.family || jti) === record.family;
+    });
+  }
+
+  private async announceRevocation(userId: number, jti: string): Promise<void> {
+    await this.store.publish(SESSION_REVOKED_CHANNEL, JSON.stringify({ user_id: userId, jti }));
+  }
+
   private touch(claims: SessionClaims, session: SessionData): void {
     const key = sessionKey(claims.user_id, claims.jti);
     const now = nowSeconds();
@@ -194,6 +347,17 @@ export class SessionTokenManager {
       .exec()
       .catch((error: Error) => this.logger.warn(`session touch failed: ${error.message}`));
     session.lastActive = now;
+  }
+}
+
+function parseSuccessor(raw: string): SuccessorRecord | null {
+  try {
+    const parsed = JSON.parse(raw) as Partial<SuccessorRecord> | null;
+    return typeof parsed?.successor === 'string' && typeof parsed.family === 'string'
+      ? { successor: parsed.successor, family: parsed.family }
+      : null;
+  } catch {
+    return null;
   }
 }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import {
   type DeviceInfo,
   type SessionData,
+  type SessionReuseListener,
   SessionTokenManager,
   type VerifiedSession,
 } from './session-token.service';
@@ -15,8 +16,14 @@ export class TokenStorage {
     return this.sessions.createSession(userId, { username, deviceInfo });
   }
 
-  verifySession(token: unknown): Promise<VerifiedSession | null> {
-    return this.sessions.verifySession(token);
+  /** Null for an invalid or revoked token; a rotated-away one also revokes its successors. */
+  verifySession(token: unknown, client?: DeviceInfo): Promise<VerifiedSession | null> {
+    return this.sessions.verifySession(token, client);
+  }
+
+  /** `listener` hears of every rotated-away token presented again, after its chain was revoked. */
+  onReuseDetected(listener: SessionReuseListener): () => void {
+    return this.sessions.onReuseDetected(listener);
   }
 
   refreshSession(

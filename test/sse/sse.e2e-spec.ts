@@ -415,6 +415,56 @@ describe('SSE notification stream', () => {
         expect((await openRawStream(streamUrl(t, { ticket }))).status).toBe(200);
       });
 
+      it('refuses a foreign or unparsable Referer without Origin with 403 before any stream, whatever the credential', async () => {
+        const author = await registerAuthor(t, 'cookie');
+        const bearer = (await login(t, author.email, author.password)).token!;
+        const ticket = await ticketFor(t, bearer);
+        const attempts: { query: Record<string, string>; auth: object; referer: string }[] = [
+          // What a page on another site sends when it points an EventSource (or a tag) here.
+          { query: {}, auth: { cookie: author.cookie }, referer: 'http://evil.example/' },
+          { query: {}, auth: { cookie: author.cookie }, referer: `${FOREIGN_ORIGIN}/page?x=1` },
+          { query: {}, auth: { bearer }, referer: `${FOREIGN_ORIGIN}/` },
+          { query: { ticket }, auth: {}, referer: `${FOREIGN_ORIGIN}/` },
+          // Not a URL: no origin can be read from it, so it is none of the allowed ones.
+          { query: {}, auth: { cookie: author.cookie }, referer: 'not a url' },
+          // Only the exact origin counts, not one that merely starts like it.
+          { query: {}, auth: { cookie: author.cookie }, referer: `${ALLOWED_ORIGIN}.evil.test/` },
+        ];
+        for (const { query, auth, referer } of attempts) {
+          const stream = await openRawStream(streamUrl(t, query), {
+            ...auth,
+            headers: { Referer: referer },
+          });
+          await expectJsonError(stream, 403);
+          expect(stream.headers['access-control-allow-origin']).toBeUndefined();
+          expect(stream.frames).toEqual([]);
+        }
+        // Nothing was spent or opened: no stream slot was taken, and the ticket still works.
+        const store = t.app.get<RedisStore>(REDIS_STORE);
+        expect(await store.scard(`sse_user_streams:${author.authorId}`)).toBe(0);
+        const byTicket = await openRawStream(streamUrl(t, { ticket }));
+        expect(byTicket.status).toBe(200);
+      });
+
+      it('serves a Referer of CORS_ORIGINS or of the service itself, and a request with neither header', async () => {
+        const author = await registerAuthor(t, 'cookie');
+        const bearer = (await login(t, author.email, author.password)).token!;
+        const allowed = await connected(t, {
+          cookie: author.cookie,
+          headers: { Referer: `${ALLOWED_ORIGIN}/feed` },
+        });
+        expect(dataOf(allowed.frames)[0]).toEqual({ type: 'connected', user_id: author.authorId });
+        await connected(t, { cookie: author.cookie, headers: { Referer: `${t.baseUrl}/demo/` } });
+        // An allowed Origin decides when both are sent, as for REST.
+        await connected(t, {
+          cookie: author.cookie,
+          headers: { Origin: ALLOWED_ORIGIN, Referer: `${FOREIGN_ORIGIN}/` },
+        });
+        // curl and server clients send neither.
+        await connected(t, { cookie: author.cookie });
+        await connected(t, { bearer });
+      });
+
       it('serves an Origin of CORS_ORIGINS, and the service’s own, with credentialed CORS headers', async () => {
         const author = await registerAuthor(t, 'cookie');
         const allowed = await connected(t, {

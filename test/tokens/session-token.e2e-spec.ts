@@ -6,6 +6,7 @@ import type { RedisStore } from '../../src/infra/redis/redis-store';
 import { JwtCodec } from '../../src/tokens/jwt-codec.service';
 import {
   SESSION_REVOKED_CHANNEL,
+  type SessionReuse,
   SessionTokenManager,
   TOUCH_INTERVAL_SECONDS,
 } from '../../src/tokens/session-token.service';
@@ -15,6 +16,13 @@ import { waitFor } from '../support/wait-for';
 let nextUserId = 1000 + Math.floor(Math.random() * 1_000_000);
 const newUserId = () => nextUserId++;
 const device = { ip: '203.0.113.7', userAgent: 'jest' };
+
+/** What a manager tells its reuse listeners, in order. */
+function listen(sessions: SessionTokenManager): SessionReuse[] {
+  const reuses: SessionReuse[] = [];
+  sessions.onReuseDetected((reuse) => void reuses.push(reuse));
+  return reuses;
+}
 
 describeForEachDriver('SessionTokenManager', (makeStore) => {
   let dataDir: string;
@@ -108,6 +116,7 @@ describeForEachDriver('SessionTokenManager', (makeStore) => {
 
   it('rotates on refresh: the old token dies, and of two concurrent refreshes one wins', async () => {
     const sessions = manager();
+    const reuses = listen(sessions);
     const userId = newUserId();
     const token = await sessions.createSession(userId, { username: 'ann', deviceInfo: device });
     const results = await Promise.all([
@@ -116,9 +125,109 @@ describeForEachDriver('SessionTokenManager', (makeStore) => {
     ]);
     const winners = results.filter((r): r is string => r !== null);
     expect(winners).toHaveLength(1);
-    expect(await sessions.verifySession(token)).toBeNull();
+    // Both found the session live: the loser is not a reuse, and the winner's session stands.
     expect(await sessions.verifySession(winners[0])).toMatchObject({ userId, ip: device.ip });
+    expect(await sessions.listSessions(userId)).toHaveLength(1);
     expect(await sessions.refreshSession(newUserId(), winners[0])).toBeNull();
+    expect(await sessions.verifySession(winners[0])).not.toBeNull();
+    expect(reuses).toEqual([]);
+  });
+
+  it('detects reuse: a rotated-away token revokes its successor, announced, and tells listeners once', async () => {
+    const sessions = manager();
+    const reuses = listen(sessions);
+    const userId = newUserId();
+    const received: unknown[] = [];
+    const subscription = await store.subscribe(SESSION_REVOKED_CHANNEL, (message) =>
+      received.push(JSON.parse(message)),
+    );
+    try {
+      const a = await sessions.createSession(userId, { username: 'ann' });
+      const aJti = (await sessions.verifySession(a))!.jti;
+      const b = (await sessions.refreshSession(userId, a))!;
+      const bJti = (await sessions.verifySession(b))!.jti;
+      await waitFor(() => received.length === 1, { message: 'the rotation announced' });
+
+      expect(await sessions.verifySession(a, device)).toBeNull();
+      expect(await sessions.verifySession(b)).toBeNull();
+      expect(await sessions.listSessions(userId)).toEqual([]);
+      await waitFor(() => received.length === 2, { message: 'the successor revocation announced' });
+      expect(received).toEqual([
+        { user_id: userId, jti: aJti },
+        { user_id: userId, jti: bJti },
+      ]);
+      await waitFor(() => reuses.length === 1, { message: 'the listener called' });
+      expect(reuses).toEqual([{ userId, sessionId: aJti, revoked: [bJti], client: device }]);
+
+      // The same replay again finds nothing left to revoke, and is not reported twice.
+      expect(await sessions.verifySession(a)).toBeNull();
+      expect(await sessions.refreshSession(userId, a)).toBeNull();
+      expect(reuses).toHaveLength(1);
+    } finally {
+      await subscription.unsubscribe();
+    }
+  });
+
+  it('revokes the whole chain after it: replaying A of A→B→C ends C', async () => {
+    const sessions = manager();
+    const reuses = listen(sessions);
+    const userId = newUserId();
+    const a = await sessions.createSession(userId, { username: 'ann' });
+    const b = (await sessions.refreshSession(userId, a))!;
+    const c = (await sessions.refreshSession(userId, b))!;
+    const cJti = (await sessions.verifySession(c))!.jti;
+    const elsewhere = await sessions.createSession(userId, { username: 'ann' });
+
+    expect(await sessions.verifySession(a)).toBeNull();
+    expect(await sessions.verifySession(c)).toBeNull();
+    // Another sign-in of the same user is another chain, and stays.
+    expect(await sessions.verifySession(elsewhere)).not.toBeNull();
+    await waitFor(() => reuses.length === 1, { message: 'the listener called' });
+    expect(reuses[0]).toMatchObject({ revoked: [cJti] });
+  });
+
+  it('leaves a chain used as intended alone: A→B→C, and C keeps working', async () => {
+    const sessions = manager();
+    const reuses = listen(sessions);
+    const userId = newUserId();
+    const a = await sessions.createSession(userId, { username: 'ann' });
+    const b = (await sessions.refreshSession(userId, a))!;
+    const c = (await sessions.refreshSession(userId, b))!;
+    for (let i = 0; i < 3; i++) expect(await sessions.verifySession(c)).not.toBeNull();
+    expect(await sessions.listSessions(userId)).toHaveLength(1);
+    // A token that was revoked, not rotated, is only refused.
+    const signedOut = await sessions.createSession(userId, { username: 'ann' });
+    await sessions.revokeSessionToken(signedOut);
+    expect(await sessions.verifySession(signedOut)).toBeNull();
+    expect(await sessions.verifySession(c)).not.toBeNull();
+    expect(reuses).toEqual([]);
+  });
+
+  it('leaves no live successor when a replay races a rotation of the chain', async () => {
+    const sessions = manager();
+    const userId = newUserId();
+    for (let round = 0; round < 10; round++) {
+      const a = await sessions.createSession(userId, { username: 'ann' });
+      const b = (await sessions.refreshSession(userId, a))!;
+      const [, c] = await Promise.all([
+        sessions.verifySession(a),
+        sessions.refreshSession(userId, b),
+      ]);
+      if (c !== null) expect(await sessions.verifySession(c)).toBeNull();
+      expect(await sessions.verifySession(b)).toBeNull();
+    }
+    expect(await sessions.listSessions(userId)).toEqual([]);
+  });
+
+  it('keeps the successor record no longer than the old token would have lived', async () => {
+    const sessions = manager({ JWT_EXPIRATION_HOURS: '2' });
+    const userId = newUserId();
+    const a = await sessions.createSession(userId, { username: 'ann' });
+    const aJti = (await sessions.verifySession(a))!.jti;
+    await sessions.refreshSession(userId, a);
+    const ttl = await store.pttl(`session_successor:${userId}:${aJti}`);
+    expect(ttl).toBeGreaterThan(2 * 3600 * 1000 - 5_000);
+    expect(ttl).toBeLessThanOrEqual(2 * 3600 * 1000);
   });
 
   it('expires with the token lifetime', async () => {
@@ -181,8 +290,11 @@ describeForEachDriver('SessionTokenManager', (makeStore) => {
     const tokens = await Promise.all(
       [1, 2].map(() => sessions.createSession(userId, { username: 'ann' })),
     );
+    // A rotation leaves a successor record; it names sessions, never tokens.
+    tokens.push((await sessions.refreshSession(userId, tokens[1]))!);
     const dump = [...(await dumpStore(store))].map(([key, value]) => `${key} ${value}`).join('\n');
     expect(dump).toContain(`user_sessions:${userId}`);
+    expect(dump).toContain(`session_successor:${userId}:`);
     for (const token of tokens) {
       expect(dump).not.toContain(token);
       expect(dump).not.toContain(token.split('.')[2]);
