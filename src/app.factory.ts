@@ -1,7 +1,11 @@
-import { ValidationPipe } from '@nestjs/common';
+import * as apolloExpressIntegration from '@as-integrations/express5';
+import { type NestApplicationOptions, ValidationPipe } from '@nestjs/common';
+import { loadPackage } from '@nestjs/common/utils/load-package.util.js';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import * as classTransformer from 'class-transformer';
+import * as classValidator from 'class-validator';
 import cookieParser from 'cookie-parser';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
@@ -26,9 +30,40 @@ export function configureApp(
     credentials: true,
   });
   app.useGlobalPipes(
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      validatorPackage: classValidator,
+      transformerPackage: classTransformer,
+    }),
   );
-  if (options.openApi) serveOpenApi(app, config);
+  // Production shows the API's shape only when asked to (DOCS_ENABLED).
+  if (options.openApi && config.docs.enabled) serveOpenApi(app, config);
+}
+
+/**
+ * Nothing is imported after start. Where Nest loads a package late, with `import()`, a failed import
+ * ends the process (exit 1) rather than failing the call, and such an import does fail when the
+ * files changed under a running process, or when a test's environment is torn down while its app is
+ * still booting. So the HTTP adapter is passed in (NestFactory would import
+ * @nestjs/platform-express), the ValidationPipe is handed class-validator and class-transformer,
+ * and Apollo's Express integration is put in the cache `loadPackage` reads first; all are imported
+ * statically above. With `abortOnError: false`, an error while the module tree is built reaches the
+ * caller (main prints one line and exits 1; a test sees a rejected promise) instead of Nest exiting.
+ */
+const NEST_OPTIONS: NestApplicationOptions = {
+  bodyParser: false,
+  bufferLogs: true,
+  abortOnError: false,
+};
+
+function preloadLazyPackages(): Promise<unknown> {
+  return loadPackage(
+    '@as-integrations/express5',
+    'GraphQLModule',
+    async () => apolloExpressIntegration,
+  );
 }
 
 /** The demo page and the browser client module (`/demo/tessera-stream.js`), from the build. */
@@ -66,17 +101,20 @@ export async function createConnectApp(config: AppConfig): Promise<NestExpressAp
   });
   const app = await NestFactory.create<NestExpressApplication>(
     ConnectModule.forRoot(connectConfig),
-    { bodyParser: false, bufferLogs: true },
+    new ExpressAdapter(),
+    NEST_OPTIONS,
   );
   configureApp(app, connectConfig, { openApi: false });
   return app;
 }
 
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    bodyParser: false,
-    bufferLogs: true,
-  });
+  await preloadLazyPackages();
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config),
+    new ExpressAdapter(),
+    NEST_OPTIONS,
+  );
   configureApp(app, config);
   serveDemo(app, config);
   return app;

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { REDIS_STORE, type RedisStore } from '../src/infra/redis/redis-store';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -92,6 +92,54 @@ describe('HTTP foundation', () => {
       .set('Origin', 'https://evil.example')
       .set('Access-Control-Request-Method', 'POST');
     expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('/metrics with METRICS_TOKEN set', () => {
+  const token = 'metrics-token-for-app-e2e';
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ METRICS_TOKEN: token });
+  });
+  afterAll(() => t.close());
+
+  it('needs Authorization: Bearer with that token, outside production too', async () => {
+    for (const authorization of [undefined, 'Bearer not-the-metrics-token', `Basic ${token}`]) {
+      const request = t.http().get('/metrics');
+      const res = await (authorization ? request.set('Authorization', authorization) : request);
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+      expect(res.text).not.toContain('process_cpu_user_seconds_total');
+    }
+    const scraped = await t.http().get('/metrics').set('Authorization', `Bearer ${token}`);
+    expect(scraped.status).toBe(200);
+    expect(scraped.text).toContain('process_cpu_user_seconds_total');
+  });
+});
+
+describe('production without METRICS_TOKEN or DOCS_ENABLED', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      NODE_ENV: 'production',
+      JWT_SECRET: randomBytes(48).toString('base64'),
+      MAIL_ALLOW_LOG_TRANSPORT: 'true',
+      SESSION_COOKIE_SECURE: 'false',
+    });
+  });
+  afterAll(() => t.close());
+
+  it('answers /metrics and the docs as routes that do not exist', async () => {
+    for (const path of ['/metrics', '/docs', '/docs/json']) {
+      const res = await t.http().get(path).set('Authorization', 'Bearer anything');
+      expect(res.body).toEqual({
+        statusCode: 404,
+        message: `Cannot GET ${path}`,
+        error: 'Not Found',
+      });
+    }
   });
 });
 

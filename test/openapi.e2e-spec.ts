@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { startTestApp, type TestApp } from './support/test-app';
 
 interface ExpressLayer {
@@ -41,5 +42,26 @@ describe('OpenAPI document', () => {
       expect.arrayContaining(['post /auth/login', 'delete /auth/sessions/{id}']),
     );
     expect(documented.sort()).toEqual(expect.arrayContaining(mounted.sort()));
+  });
+});
+
+describe('OpenAPI in production', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      NODE_ENV: 'production',
+      JWT_SECRET: randomBytes(48).toString('base64'),
+      MAIL_ALLOW_LOG_TRANSPORT: 'true',
+      DOCS_ENABLED: 'true',
+    });
+  });
+  afterAll(() => t.close());
+
+  // Off by default in production (test/app.e2e-spec.ts); an operator may turn it on.
+  it('is served when DOCS_ENABLED=true', async () => {
+    expect((await t.http().get('/docs').expect(200)).text).toContain('swagger-ui');
+    const document = (await t.http().get('/docs/json').expect(200)).body as { paths: object };
+    expect(Object.keys(document.paths)).toContain('/auth/login');
   });
 });

@@ -1,7 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type RawEnvironment } from './load-config';
+
+/** What `openssl rand -base64 48` gives: the secret the refusal message tells operators to make. */
+const STRONG_SECRET = randomBytes(48).toString('base64');
+const PRODUCTION_WITHOUT_SMTP = { NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET };
+const PRODUCTION = { ...PRODUCTION_WITHOUT_SMTP, SMTP_URL: 'smtp://mail.example.test:587' };
 
 describe('loadConfig', () => {
   let dataDir: string;
@@ -89,15 +95,64 @@ describe('loadConfig', () => {
 
   it('refuses placeholder or short secrets in production', () => {
     expect(
-      refusal({ NODE_ENV: 'production', JWT_SECRET: 'change-me-change-me-change-me-change-me' }),
+      refusal({ ...PRODUCTION, JWT_SECRET: 'change-me-change-me-change-me-change-me' }),
     ).toMatch(/JWT_SECRET must be at least 32 characters and not a placeholder/);
-    expect(refusal({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toMatch(/JWT_SECRET/);
+    expect(refusal({ ...PRODUCTION, JWT_SECRET: 'short' })).toMatch(/JWT_SECRET/);
+  });
+
+  // The three secrets of the outside review: 32 characters or more, yet guessable at once.
+  it.each(['a'.repeat(32), '1234567890'.repeat(4), 'password'.repeat(4)])(
+    'refuses the low-entropy secret %s in production, in one line that does not echo it',
+    (secret) => {
+      const text = refusal({ ...PRODUCTION, JWT_SECRET: secret });
+      expect(text).toBe(
+        'Invalid configuration: JWT_SECRET is too easy to guess (repeats, sequences or words) for production; generate one with `openssl rand -base64 48`',
+      );
+      expect(text).not.toContain(secret.slice(0, 8));
+    },
+  );
+
+  it('accepts any 32 random characters, hex or base64url, in production', () => {
+    for (const secret of [
+      randomBytes(16).toString('hex'),
+      randomBytes(24).toString('base64url'),
+      STRONG_SECRET,
+    ]) {
+      expect(load({ ...PRODUCTION, JWT_SECRET: secret }).jwt.secret).toBe(secret);
+    }
+  });
+
+  it('does not judge the strength of a secret outside production', () => {
+    expect(load({ JWT_SECRET: 'a'.repeat(32) }).jwt.secretSource).toBe('environment');
+  });
+
+  it('refuses production without SMTP_URL unless the log transport is opted into', () => {
+    expect(refusal(PRODUCTION_WITHOUT_SMTP)).toBe(
+      'Invalid configuration: SMTP_URL is required when NODE_ENV=production (set MAIL_ALLOW_LOG_TRANSPORT=true to write mail to the log instead, tokens redacted)',
+    );
+    expect(refusal({ ...PRODUCTION_WITHOUT_SMTP, MAIL_ALLOW_LOG_TRANSPORT: 'false' })).toMatch(
+      /SMTP_URL/,
+    );
+    expect(
+      load({ ...PRODUCTION_WITHOUT_SMTP, MAIL_ALLOW_LOG_TRANSPORT: 'true' }).mail,
+    ).toMatchObject({
+      smtpUrl: undefined,
+      allowLogTransport: true,
+    });
+    expect(load(PRODUCTION).mail.smtpUrl).toBe(PRODUCTION.SMTP_URL);
+    expect(load({}).mail).toMatchObject({ smtpUrl: undefined, allowLogTransport: false });
   });
 
   it('makes cookies Secure by default in production', () => {
-    const config = load({ NODE_ENV: 'production', JWT_SECRET: 'q'.repeat(24) + 'Zx81-aa09-kk' });
+    const config = load(PRODUCTION);
     expect(config.cookie.secure).toBe(true);
     expect(config.jwt.secretSource).toBe('environment');
+  });
+
+  it('turns the docs off in production unless DOCS_ENABLED is set', () => {
+    expect(load({}).docs.enabled).toBe(true);
+    expect(load(PRODUCTION).docs.enabled).toBe(false);
+    expect(load({ ...PRODUCTION, DOCS_ENABLED: 'true' }).docs.enabled).toBe(true);
   });
 
   it('refuses SameSite=None without Secure', () => {

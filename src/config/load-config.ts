@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import type { AppConfig, OAuthProviderConfig, RateLimit } from './app-config';
@@ -14,6 +16,15 @@ export class ConfigError extends Error {}
 /** Secrets that are obviously copied from an example; refused in production. */
 const PLACEHOLDER_SECRETS = ['change-me', 'changeme', 'secret', 'jwt-secret', 'your-secret-here'];
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
+/**
+ * The least estimated guesses (log10) a production JWT_SECRET must need: 10^25 ≈ 2^83. Anyone who
+ * holds one token can test HS256 guesses offline, some 10^11 a second on GPUs; 10^25 is still
+ * millions of years at that rate. Any 32 random characters (hex or base64) estimate 31 or more, so
+ * a generated secret always passes, while repeats, sequences and words (`aaaa…`, `1234…`,
+ * `password…`) estimate under 3.
+ */
+const MIN_PRODUCTION_SECRET_GUESSES_LOG10 = 25;
+const GENERATE_SECRET_HINT = 'generate one with `openssl rand -base64 48`';
 const JWT_SECRET_FILE = 'jwt-secret';
 
 /**
@@ -34,6 +45,14 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
       'Invalid configuration: SESSION_COOKIE_SAMESITE=none requires SESSION_COOKIE_SECURE=true',
     );
   }
+  const jwt = { ...resolveJwtKeys(env, algorithm, production, dataDir), algorithm };
+  // Without SMTP, mail (verification and reset links) would only reach the log: production has to
+  // say that it means it.
+  if (production && !env.SMTP_URL && !env.MAIL_ALLOW_LOG_TRANSPORT) {
+    throw new ConfigError(
+      'Invalid configuration: SMTP_URL is required when NODE_ENV=production (set MAIL_ALLOW_LOG_TRANSPORT=true to write mail to the log instead, tokens redacted)',
+    );
+  }
 
   return Object.freeze({
     env: nodeEnv,
@@ -43,7 +62,7 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     database: { url: env.DATABASE_URL, migrationsRun: env.DB_MIGRATIONS_RUN ?? true },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? '' },
-    jwt: { ...resolveJwtKeys(env, algorithm, production, dataDir), algorithm },
+    jwt,
     cookie: {
       name: env.SESSION_COOKIE_NAME ?? 'session_token',
       secure: cookieSecure,
@@ -145,11 +164,7 @@ function resolveJwtKeys(
   }
 
   if (env.JWT_SECRET) {
-    if (production && isWeakSecret(env.JWT_SECRET)) {
-      throw new ConfigError(
-        `Invalid configuration: JWT_SECRET must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters and not a placeholder in production`,
-      );
-    }
+    if (production) refuseWeakSecret(env.JWT_SECRET);
     return { secret: env.JWT_SECRET, publicKeys, expirationHours, secretSource: 'environment' };
   }
   if (production) {
@@ -163,11 +178,29 @@ function resolveJwtKeys(
   };
 }
 
-function isWeakSecret(secret: string): boolean {
-  return (
+/** Production signs sessions with JWT_SECRET: too short, a placeholder or easy to guess is refused. */
+function refuseWeakSecret(secret: string): void {
+  if (
     secret.length < MIN_PRODUCTION_SECRET_LENGTH ||
     PLACEHOLDER_SECRETS.some((placeholder) => secret.toLowerCase().includes(placeholder))
-  );
+  ) {
+    throw new ConfigError(
+      `Invalid configuration: JWT_SECRET must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters and not a placeholder in production; ${GENERATE_SECRET_HINT}`,
+    );
+  }
+  if (strengthEstimator().check(secret).guessesLog10 < MIN_PRODUCTION_SECRET_GUESSES_LOG10) {
+    throw new ConfigError(
+      `Invalid configuration: JWT_SECRET is too easy to guess (repeats, sequences or words) for production; ${GENERATE_SECRET_HINT}`,
+    );
+  }
+}
+
+let estimator: ZxcvbnFactory | undefined;
+
+/** Built on first use (its dictionaries take a moment): only a production start needs it. */
+function strengthEstimator(): ZxcvbnFactory {
+  estimator ??= new ZxcvbnFactory({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
+  return estimator;
 }
 
 /** Outside production a secret is generated once and kept in DATA_DIR, so sessions survive restarts. */

@@ -1,10 +1,12 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { MetricsService } from './metrics.service';
-import { Public } from '../permissions/access.decorator';
+import { MetricsTokenGuard } from './metrics-token.guard';
+import { AuthenticatesItself } from '../permissions/access.decorator';
 
 @Controller('metrics')
-@Public()
+@AuthenticatesItself('bearer METRICS_TOKEN')
+@UseGuards(MetricsTokenGuard)
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 

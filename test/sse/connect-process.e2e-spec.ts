@@ -27,6 +27,8 @@ const DATABASE_URL = process.env.DATABASE_URL || undefined;
 const REDIS_URL = process.env.REDIS_URL || undefined;
 
 const CONNECT_ORIGIN = 'https://connect-client.example.test';
+/** The connect process guards /metrics as the app does (src/metrics/metrics-token.guard.ts). */
+const METRICS_TOKEN = randomBytes(16).toString('hex');
 /** Allowed on the app, not on the connect process. */
 const APP_ORIGIN = 'https://app-client.example.test';
 
@@ -80,6 +82,7 @@ describeWith({ DATABASE_URL, REDIS_URL }, 'the connect process', () => {
       // The app's list is in the shared environment too; the connect process must not use it.
       CORS_ORIGINS: APP_ORIGIN,
       RATE_LIMIT_TICKET_SESSION: '10000/60',
+      METRICS_TOKEN,
     });
     base = `http://127.0.0.1:${port}`;
     let exitCode: number | null | undefined;
@@ -214,10 +217,24 @@ describeWith({ DATABASE_URL, REDIS_URL }, 'the connect process', () => {
     }
   });
 
+  it('refuses GET /metrics without its METRICS_TOKEN', async () => {
+    const attempts: Record<string, string>[] = [
+      {},
+      { Authorization: 'Bearer not-the-metrics-token' },
+    ];
+    for (const headers of attempts) {
+      const res = await fetch(`${base}/metrics`, { headers });
+      expect(res.status).toBe(401);
+      expect(await res.text()).not.toContain('tessera_sse_open_streams');
+    }
+  });
+
   it('reports its open streams on GET /metrics', async () => {
     const author = await registerAuthor(t);
     const gauge = async () => {
-      const res = await fetch(`${base}/metrics`);
+      const res = await fetch(`${base}/metrics`, {
+        headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+      });
       expect(res.status).toBe(200);
       const line = /^tessera_sse_open_streams (\d+)$/m.exec(await res.text());
       expect(line).not.toBeNull();

@@ -3,14 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '../../config/app-config';
+import { redactUrl } from './redact';
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
-/** Query parameters that carry credentials (SSE tickets, OAuth codes); their values never reach a log. */
-const SECRET_PARAMS = /([?&](?:ticket|token|code|state|access_token|refresh_token)=)[^&#]*/gi;
-
-export function redactUrl(url: string | undefined): string | undefined {
-  return url?.replace(SECRET_PARAMS, '$1[REDACTED]');
-}
 
 function requestId(req: IncomingMessage, res: ServerResponse): string {
   const incoming = req.headers['x-request-id'];
