@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { isEmail } from 'class-validator';
 import { AppModule } from './app.module';
 import { PASSWORD_MAX, PASSWORD_MIN } from './auth/auth.dto';
+import { EMAIL_MAX, normalizeEmail } from './auth/email-address';
 import { ConfigError, loadConfig } from './config/load-config';
 import { AdminBootstrapService } from './permissions/admin-bootstrap.service';
 
@@ -27,9 +28,11 @@ async function main(): Promise<void> {
     fail(`${(error as Error).message}\n${USAGE}`, 2);
   }
   const [command] = parsed.positionals;
-  const { email, password } = parsed.values;
-  if (command !== 'create-admin' || !email || !password) fail(USAGE, 2);
-  if (!isEmail(email)) fail('--email must be an email address', 2);
+  const { email: given, password } = parsed.values;
+  if (command !== 'create-admin' || !given || !password) fail(USAGE, 2);
+  // The same form as every other way in (src/auth/email-address.ts), validated in that form.
+  const email = normalizeEmail(given);
+  if (!isEmail(email) || email.length > EMAIL_MAX) fail('--email must be an email address', 2);
   if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
     fail(`--password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`, 2);
   }
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
       : setup.granted
         ? 'made admin (password unchanged)'
         : 'already admin (nothing changed)';
-    process.stdout.write(`${email} (author ${setup.author.id}): ${what}\n`);
+    process.stdout.write(`${given} (author ${setup.author.id}): ${what}\n`);
   } finally {
     await app.close();
   }

@@ -29,15 +29,16 @@ describe('database', () => {
     expect(pending.upQueries.map((query) => query.query)).toEqual([]);
   });
 
-  it('keeps emails unique regardless of case', async () => {
+  it('keeps emails unique as stored (normalized)', async () => {
     const authors = t.app.get(AuthorRepository);
     const first = newAuthor();
     await authors.create(first);
-    await expect(authors.create(newAuthor({ email: first.email.toUpperCase() }))).rejects.toThrow(
-      /author_email_lower_unique/,
+    await expect(authors.create(newAuthor({ email: first.email }))).rejects.toThrow(
+      /author_email_unique/,
     );
-    const found = await authors.findByEmail(first.email.toUpperCase());
-    expect(found?.email).toBe(first.email);
+    expect((await authors.findByEmail(first.email))?.email).toBe(first.email);
+    // Exact equality: every input normalizes other spellings before they get here.
+    expect(await authors.findByEmail(first.email.toUpperCase())).toBeNull();
   });
 
   it('answers concurrent writes, each in its own transaction', async () => {

@@ -53,11 +53,13 @@ export class AuthController {
   @Post('login')
   @Public()
   @HttpCode(200)
-  @RateLimit('loginIp', 'loginEmail')
+  @RateLimit('loginIp', 'loginEmailIp', 'loginEmail')
   @ApiOkResponse({ type: AuthResponseDto })
   @ApiUnauthorizedResponse({ description: 'Invalid email or password' })
   @ApiForbiddenResponse({ description: 'the account is suspended' })
-  @ApiTooManyRequestsResponse({ description: 'too many attempts for this IP or email' })
+  @ApiTooManyRequestsResponse({
+    description: 'too many attempts from this IP, or wrong passwords for this email',
+  })
   async login(
     @Body() body: LoginDto,
     @Client() client: ClientInfo,
@@ -129,10 +131,12 @@ export class AuthController {
   @Post('change-password')
   @AuthRequired()
   @HttpCode(204)
+  @RateLimit('changePasswordSession')
   @ApiCookieAuth()
   @ApiBearerAuth()
   @ApiNoContentResponse({ description: 'changed; every other session is revoked' })
   @ApiForbiddenResponse({ description: 'the current password is not correct' })
+  @ApiTooManyRequestsResponse({ description: 'too many tries in this session' })
   async changePassword(
     @CurrentAuth() auth: AuthContext,
     @Body() body: ChangePasswordDto,

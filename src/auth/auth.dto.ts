@@ -1,7 +1,6 @@
 import { Field, InputType } from '@nestjs/graphql';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
-  IsEmail,
   IsIn,
   IsOptional,
   IsString,
@@ -10,13 +9,19 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
+import { EMAIL_MAX, IsEmailAddress } from './email-address';
 import type { DeliveryMode } from './session-cookie.service';
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 1024;
-const EMAIL_MAX = 254;
 const NAME_MAX = 100;
 const MODES: DeliveryMode[] = ['cookie', 'bearer'];
+
+const EMAIL_DOC = {
+  example: 'ada@example.com',
+  maxLength: EMAIL_MAX,
+  description: 'compared and stored trimmed, in Unicode NFC and lower case',
+};
 
 const MODE_DOC = {
   enum: MODES,
@@ -27,10 +32,9 @@ const MODE_DOC = {
 
 @InputType('LoginInput')
 export class LoginDto {
-  @ApiProperty({ example: 'ada@example.com', maxLength: EMAIL_MAX })
+  @ApiProperty(EMAIL_DOC)
   @Field()
-  @IsEmail({}, { message: 'email must be an email address' })
-  @MaxLength(EMAIL_MAX)
+  @IsEmailAddress()
   email: string;
 
   @ApiProperty({ minLength: 1, maxLength: PASSWORD_MAX })
@@ -49,10 +53,9 @@ export class LoginDto {
 
 @InputType('RegisterInput')
 export class RegisterDto {
-  @ApiProperty({ example: 'ada@example.com', maxLength: EMAIL_MAX })
+  @ApiProperty(EMAIL_DOC)
   @Field()
-  @IsEmail({}, { message: 'email must be an email address' })
-  @MaxLength(EMAIL_MAX)
+  @IsEmailAddress()
   email: string;
 
   @ApiProperty({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX })
@@ -141,9 +144,8 @@ export class TokenDto {
 }
 
 export class ForgotPasswordDto {
-  @ApiProperty({ example: 'ada@example.com' })
-  @IsEmail({}, { message: 'email must be an email address' })
-  @MaxLength(EMAIL_MAX)
+  @ApiProperty(EMAIL_DOC)
+  @IsEmailAddress()
   email: string;
 }
 

@@ -34,7 +34,7 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayload)
   @Public()
-  @RateLimit('loginIp', 'loginEmail')
+  @RateLimit('loginIp', 'loginEmailIp', 'loginEmail')
   async login(
     @Args('input') input: LoginDto,
     @Client() client: ClientInfo,
@@ -84,6 +84,7 @@ export class AuthResolver {
 
   @Mutation(() => Boolean, { description: 'Every other session is revoked' })
   @AuthRequired()
+  @RateLimit('changePasswordSession')
   async changePassword(
     @CurrentAuth() auth: AuthContext,
     @Args('input') input: ChangePasswordInput,

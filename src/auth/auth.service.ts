@@ -11,6 +11,7 @@ import {
   AUTHOR_SLUG_UNIQUE,
   AuthorRepository,
 } from '../infra/database/repositories/author.repository';
+import { EmailRateLimits } from '../rate-limit/email-rate-limits.service';
 import { TokenStorage } from '../tokens/token-storage.service';
 import { type SessionView, sessionView } from './account-sessions.service';
 import type { AuthContext } from './auth-context';
@@ -29,6 +30,7 @@ export interface IssuedSession {
 }
 
 export interface Registration {
+  /** Normalized (src/auth/email-address.ts), as every validated input's email is. */
   email: string;
   password: string;
   name?: string;
@@ -49,10 +51,11 @@ export class AuthService {
     private readonly slugs: SlugService,
     private readonly emailVerification: EmailVerificationService,
     private readonly audit: AuditService,
+    private readonly limits: EmailRateLimits,
   ) {}
 
   async register(input: Registration, client: ClientInfo): Promise<IssuedSession> {
-    const email = input.email.trim();
+    const { email } = input;
     const passwordHash = await this.passwords.hash(input.password);
     let slug = await this.slugs.forNewAuthor(input.name, email);
     let author: Author | undefined;
@@ -79,19 +82,23 @@ export class AuthService {
 
   /**
    * Unknown email and wrong password answer alike, and take alike: the password is checked against
-   * a dummy hash when there is no account.
+   * a dummy hash when there is no account. `email` is normalized (src/auth/email-address.ts); the
+   * account is looked up and the limits are counted by that one value.
    */
   async login(email: string, password: string, client: ClientInfo): Promise<IssuedSession> {
-    const author = await this.authors.findByEmailWithPassword(email.trim());
+    await this.limits.beforeLogin(email, client.ip);
+    const author = await this.authors.findByEmailWithPassword(email);
     const check = await this.passwords.check(password, author?.passwordHash);
     if (!author || !check.valid) {
+      await this.limits.loginFailed(email);
       await this.audit.record('login_failure', {
         authorId: author?.id ?? null,
         client,
-        data: { email: email.trim().toLowerCase(), reason: author ? 'password' : 'unknown_email' },
+        data: { email, reason: author ? 'password' : 'unknown_email' },
       });
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
+    await this.limits.loginSucceeded(email, client.ip);
     if (author.bannedAt !== null) {
       await this.audit.record('login_failure', {
         authorId: author.id,

@@ -1,4 +1,4 @@
-import { Column, Entity, OneToMany, PrimaryGeneratedColumn, type Relation } from 'typeorm';
+import { Column, Entity, Index, OneToMany, PrimaryGeneratedColumn, type Relation } from 'typeorm';
 import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
 import { AuthorRole } from '../permissions/author-role.entity';
 
@@ -7,7 +7,8 @@ export class Author {
   @PrimaryGeneratedColumn()
   id: number;
 
-  /** Unique case-insensitively (index on lower(email)); stored as given. */
+  /** Stored normalized (src/auth/email-address.ts), so unique by plain equality. */
+  @Index('author_email_unique', { unique: true })
   @Column({ type: 'text' })
   email: string;
 

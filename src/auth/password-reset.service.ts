@@ -3,6 +3,7 @@ import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { AuthorRepository } from '../infra/database/repositories/author.repository';
 import { MailService } from '../infra/mail/mail.service';
+import { EmailRateLimits } from '../rate-limit/email-rate-limits.service';
 import { TokenStorage } from '../tokens/token-storage.service';
 import { VerificationTokenManager } from '../tokens/verification-token.service';
 import type { ClientInfo } from './client-info.decorator';
@@ -23,13 +24,16 @@ export class PasswordResetService {
     private readonly mail: MailService,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
+    private readonly limits: EmailRateLimits,
   ) {}
 
   /**
    * Answers at once, the same for every email: the lookup and the mail happen afterwards, so
-   * neither the answer nor its timing tells whether an account exists.
+   * neither the answer nor its timing tells whether an account exists. `email` is normalized
+   * (src/auth/email-address.ts): the limit counts, and the account is found by, that one value.
    */
-  forgot(email: string, client: ClientInfo): void {
+  async forgot(email: string, client: ClientInfo): Promise<void> {
+    await this.limits.forgotPassword(email);
     this.sendResetMail(email, client).catch((error: Error) =>
       this.logger.warn(`password reset mail failed: ${error.message}`),
     );

@@ -8,6 +8,7 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { Author } from './author.entity';
 import { AuthRequired, CurrentUser, Public } from '../permissions/access.decorator';
@@ -68,8 +69,12 @@ export class VerificationController {
   @HttpCode(202)
   @RateLimit('forgotEmail')
   @ApiAcceptedResponse({ description: 'the same answer whether or not the email has an account' })
-  forgotPassword(@Body() body: ForgotPasswordDto, @Client() client: ClientInfo): void {
-    this.reset.forgot(body.email, client);
+  @ApiTooManyRequestsResponse({ description: 'too many requests for this email' })
+  async forgotPassword(
+    @Body() body: ForgotPasswordDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    await this.reset.forgot(body.email, client);
   }
 
   @Post('password/reset')

@@ -101,7 +101,7 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
     },
     rateLimits: {
       loginIp: parseRate(env.RATE_LIMIT_LOGIN_IP, '20/60'),
-      loginEmailIp: parseRate(env.RATE_LIMIT_LOGIN_EMAIL_IP, '5/60'),
+      loginEmailIp: parseRate(env.RATE_LIMIT_LOGIN_EMAIL_IP, '5/300'),
       loginEmail: parseRate(env.RATE_LIMIT_LOGIN_EMAIL, '100/3600'),
       registerIp: parseRate(env.RATE_LIMIT_REGISTER_IP, '10/3600'),
       forgotEmail: parseRate(env.RATE_LIMIT_FORGOT_EMAIL, '3/3600'),

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import type { Author } from '../auth/author.entity';
+import { normalizeEmail } from '../auth/email-address';
 import { PasswordService } from '../auth/password.service';
 import { SlugService } from '../auth/slug.service';
 import { AppConfig } from '../config/app-config';
@@ -40,12 +41,13 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const { email, password } = this.config.admin;
     if (!email || !password) return;
-    const setup = await this.ensureAdmin(email, password);
+    const setup = await this.ensureAdmin(normalizeEmail(email), password);
     if (setup.created || setup.granted) {
-      this.logger.log(`Admin ${email} (author ${setup.author.id}) is set up`);
+      this.logger.log(`Admin ${setup.author.email} (author ${setup.author.id}) is set up`);
     }
   }
 
+  /** `email` is normalized (src/auth/email-address.ts), as the account is stored and found by it. */
   async ensureAdmin(email: string, password: string): Promise<AdminSetup> {
     let author = await this.authors.findByEmail(email);
     let created = false;

@@ -10,6 +10,7 @@ import {
   PermissionRequired,
   Public,
 } from '../permissions/access.decorator';
+import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { AuthorDirectory } from './author-directory.service';
 import { FollowsService } from './follows.service';
 import {
@@ -49,6 +50,7 @@ export class PublishingResolver {
 
   @Mutation(() => ShoutType)
   @PermissionRequired('write')
+  @RateLimit('shoutAuthor')
   createShout(
     @CurrentUser() author: Author,
     @Args('input') input: CreateShoutInput,
@@ -82,6 +84,7 @@ export class PublishingResolver {
 
   @Mutation(() => Boolean, { description: 'Idempotent; you cannot follow yourself' })
   @AuthRequired()
+  @RateLimit('followAuthor')
   async follow(
     @CurrentUser() follower: Author,
     @Args('authorId', { type: () => Int }) authorId: number,
@@ -92,6 +95,7 @@ export class PublishingResolver {
 
   @Mutation(() => Boolean, { description: 'Idempotent' })
   @AuthRequired()
+  @RateLimit('followAuthor')
   async unfollow(
     @CurrentUser() follower: Author,
     @Args('authorId', { type: () => Int }) authorId: number,

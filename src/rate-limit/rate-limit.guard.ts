@@ -1,46 +1,27 @@
-import { createHash } from 'node:crypto';
-import {
-  type CanActivate,
-  type ExecutionContext,
-  HttpException,
-  HttpStatus,
-  Injectable,
-} from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { GqlExecutionContext } from '@nestjs/graphql';
 import type { Request } from 'express';
 import type { RateLimitName } from '../config/app-config';
 import { httpContextOf } from '../infra/http/http-context';
+import type { EmailRateLimitName } from './email-rate-limits.service';
 import { RATE_LIMITS_KEY } from './rate-limit.decorator';
+import { RateLimitExceededException } from './rate-limit-exceeded.exception';
 import { RateLimiter } from './rate-limit.service';
 
-type Tracker = (req: Request, context: ExecutionContext) => string;
-
-const hashed = (value: string) => createHash('sha256').update(value).digest('hex');
-
-/** The email a sign-in or reset names, from a REST body or a GraphQL `input` argument. */
-function emailOf(req: Request, context: ExecutionContext): string {
-  const source: unknown =
-    context.getType<string>() === 'graphql'
-      ? GqlExecutionContext.create(context).getArgs<{ input?: unknown }>().input
-      : req.body;
-  const email = (source as { email?: unknown } | undefined)?.email;
-  return typeof email === 'string' ? email.trim().toLowerCase() : '';
-}
+type Tracker = (req: Request) => string;
 
 const byIp: Tracker = (req) => `ip:${req.ip ?? 'unknown'}`;
-// Hashed: the key space of the store should not hold a list of email addresses.
-const byEmail: Tracker = (req, context) => `email:${hashed(emailOf(req, context))}`;
 const byAuthor: Tracker = (req) => `author:${req.auth?.author.id ?? req.ip}`;
 const bySession: Tracker = (req) => `session:${req.auth?.session.jti ?? req.ip}`;
 
-/** Who each limit counts. One counter per limit and caller, whichever route (REST or GraphQL) was used. */
-const TRACKERS: Record<RateLimitName, Tracker> = {
+/**
+ * Who each limit counts, for the limits known from the request itself. One counter per limit and
+ * caller, whichever route (REST or GraphQL) was used. The limits keyed by an email are not here:
+ * guards run before the input is validated and normalized, so EmailRateLimits counts those.
+ */
+const TRACKERS: Record<Exclude<RateLimitName, EmailRateLimitName>, Tracker> = {
   loginIp: byIp,
-  loginEmailIp: (req, context) => `${byEmail(req, context)}:${byIp(req, context)}`,
-  loginEmail: byEmail,
   registerIp: byIp,
-  forgotEmail: byEmail,
   changePasswordSession: bySession,
   phoneUser: byAuthor,
   ticketSession: bySession,
@@ -48,7 +29,12 @@ const TRACKERS: Record<RateLimitName, Tracker> = {
   shoutAuthor: byAuthor,
 };
 
-/** Applies the limits a handler names with `@RateLimit(...)`; 429 with `Retry-After` past one. */
+const countedHere = (name: RateLimitName): name is keyof typeof TRACKERS => name in TRACKERS;
+
+/**
+ * Applies the limits a handler names with `@RateLimit(...)`; 429 with `Retry-After` past one. It
+ * runs for each GraphQL field, so every aliased copy of a mutation in one request counts.
+ */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
   constructor(
@@ -63,18 +49,11 @@ export class RateLimitGuard implements CanActivate {
         context.getClass(),
       ]) ?? [];
     const { req, res } = httpContextOf(context);
-    for (const name of names) {
-      const verdict = await this.limiter.hit(name, TRACKERS[name](req, context));
+    for (const name of names.filter(countedHere)) {
+      const verdict = await this.limiter.hit(name, TRACKERS[name](req));
       if (!verdict.allowed) {
         res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
-        throw new HttpException(
-          {
-            statusCode: HttpStatus.TOO_MANY_REQUESTS,
-            message: `Too many requests; try again in ${verdict.retryAfterSeconds} seconds`,
-            error: 'Too Many Requests',
-          },
-          HttpStatus.TOO_MANY_REQUESTS,
-        );
+        throw new RateLimitExceededException(verdict.retryAfterSeconds);
       }
     }
     return true;

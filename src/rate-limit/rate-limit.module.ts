@@ -1,8 +1,13 @@
 import { Global, Module } from '@nestjs/common';
+import { EmailRateLimits } from './email-rate-limits.service';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RateLimiter } from './rate-limit.service';
+import { RetryAfterInterceptor } from './retry-after.interceptor';
 
 /** The rate limits of SPEC section 3, counted in the Redis store (see docs/DEVELOPMENT.md). */
 @Global()
-@Module({ providers: [RateLimiter, RateLimitGuard], exports: [RateLimiter, RateLimitGuard] })
+@Module({
+  providers: [RateLimiter, RateLimitGuard, RetryAfterInterceptor, EmailRateLimits],
+  exports: [RateLimiter, RateLimitGuard, RetryAfterInterceptor, EmailRateLimits],
+})
 export class RateLimitModule {}

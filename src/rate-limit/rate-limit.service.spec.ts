@@ -61,4 +61,42 @@ describe('RateLimiter', () => {
     );
     expect(verdicts.filter((verdict) => verdict.allowed)).toHaveLength(3);
   });
+
+  it('peeks without counting', async () => {
+    for (let i = 0; i < 10; i += 1) {
+      expect(await limiter.peek('loginEmail', 'email:a')).toEqual({
+        allowed: true,
+        retryAfterSeconds: 0,
+      });
+    }
+    expect(await store.get('rate:loginEmail:email:a')).toBeNull();
+  });
+
+  it('refuses after the recorded events reach the limit, for a whole window from the last', async () => {
+    await limiter.record('loginEmail', 'email:a');
+    await limiter.record('loginEmail', 'email:a');
+    expect((await limiter.peek('loginEmail', 'email:a')).allowed).toBe(true);
+    clock += 30_000;
+    await limiter.record('loginEmail', 'email:a');
+    expect(await limiter.peek('loginEmail', 'email:a')).toEqual({
+      allowed: false,
+      retryAfterSeconds: 60,
+    });
+    // The counter's window ends, the block does not.
+    clock += 45_000;
+    expect(await limiter.peek('loginEmail', 'email:a')).toEqual({
+      allowed: false,
+      retryAfterSeconds: 15,
+    });
+    clock += 15_000;
+    expect((await limiter.peek('loginEmail', 'email:a')).allowed).toBe(true);
+  });
+
+  it("forgets a caller's count and block on reset, and no one else's", async () => {
+    for (let i = 0; i < 4; i += 1) await limiter.hit('loginEmail', 'email:a');
+    for (let i = 0; i < 4; i += 1) await limiter.hit('loginEmail', 'email:b');
+    await limiter.reset('loginEmail', 'email:a');
+    expect((await limiter.hit('loginEmail', 'email:a')).allowed).toBe(true);
+    expect((await limiter.hit('loginEmail', 'email:b')).allowed).toBe(false);
+  });
 });

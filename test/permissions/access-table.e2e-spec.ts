@@ -73,7 +73,7 @@ describe('access table (who can reach what)', () => {
       expect(accessOf(rows, login)).toEqual({
         entry: login,
         access: 'public',
-        rateLimits: ['loginIp', 'loginEmail'],
+        rateLimits: ['loginIp', 'loginEmailIp', 'loginEmail'],
       });
     }
     const admin = [

@@ -7,6 +7,7 @@ import { translateDuplicates } from '../duplicate-key.error';
 import { nowSeconds } from '../epoch-seconds.transformer';
 
 export interface NewAuthor {
+  /** Normalized (src/auth/email-address.ts). */
   email: string;
   slug: string;
   name?: string | null;
@@ -25,7 +26,7 @@ export interface AuthorSearch {
 export type ProfileChanges = Partial<Pick<Author, 'name' | 'slug' | 'bio' | 'pic'>>;
 
 /** Constraint names, for callers that turn a `DuplicateKeyError` into a message. */
-export const AUTHOR_EMAIL_UNIQUE = 'author_email_lower_unique';
+export const AUTHOR_EMAIL_UNIQUE = 'author_email_unique';
 export const AUTHOR_SLUG_UNIQUE = 'author_slug_unique';
 
 @Injectable()
@@ -60,13 +61,22 @@ export class AuthorRepository {
     return this.authors.findOneBy({ id });
   }
 
+  /**
+   * By exact equality: emails are stored normalized and `email` must be normalized the same way
+   * (src/auth/email-address.ts). No case folding here: Postgres `lower()` folds some code points
+   * differently from the normalization, and that difference let limits and lookups disagree.
+   */
   findByEmail(email: string): Promise<Author | null> {
-    return this.byEmail(email).getOne();
+    return this.authors.findOneBy({ email });
   }
 
-  /** The author with `passwordHash` loaded (it is left out of every other read). */
+  /** As `findByEmail`, with `passwordHash` loaded (it is left out of every other read). */
   findByEmailWithPassword(email: string): Promise<Author | null> {
-    return this.byEmail(email).addSelect('author.passwordHash').getOne();
+    return this.authors
+      .createQueryBuilder('author')
+      .addSelect('author.passwordHash')
+      .where('author.email = :email', { email })
+      .getOne();
   }
 
   findByIdWithPassword(id: number): Promise<Author | null> {
@@ -143,11 +153,5 @@ export class AuthorRepository {
 
   async touchLastSeen(id: number): Promise<void> {
     await this.authors.update({ id }, { lastSeen: nowSeconds() });
-  }
-
-  private byEmail(email: string) {
-    return this.authors
-      .createQueryBuilder('author')
-      .where('lower(author.email) = lower(:email)', { email });
   }
 }
