@@ -98,7 +98,7 @@ describeWith({ DATABASE_URL, REDIS_URL }, 'the connect process', () => {
       { timeoutMs: 30_000, message: 'the connect process to answer /health' },
     );
     expect(health).toEqual({ status: 'ok', db: 'up', redis: 'up' });
-  }, 60_000);
+  });
 
   afterEach(closeAllStreams);
 

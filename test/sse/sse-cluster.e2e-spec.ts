@@ -98,7 +98,7 @@ describeWith({ DATABASE_URL, REDIS_URL }, 'two instances sharing Postgres and Re
     b = await createApp(config);
     await b.listen(0, '127.0.0.1');
     bUrl = `http://127.0.0.1:${(b.getHttpServer().address() as { port: number }).port}`;
-  }, 60_000);
+  });
 
   afterAll(async () => {
     closeAllStreams();
@@ -236,7 +236,7 @@ describe('1,000 streams opened and closed leave nothing behind', () => {
     // One at a time: concurrent sign-ups break the embedded database (see the report of issue #6).
     authors = [];
     for (let i = 0; i < USERS; i++) authors.push(await registerAuthor(t));
-  }, 60_000);
+  });
 
   afterAll(async () => {
     closeAllStreams();

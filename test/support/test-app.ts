@@ -9,6 +9,7 @@ import { createApp } from '../../src/app.factory';
 import type { AppConfig } from '../../src/config/app-config';
 import { loadConfig, type RawEnvironment } from '../../src/config/load-config';
 import { IoRedisStore } from '../../src/infra/redis/ioredis.store';
+import { seedEmbeddedDatabase } from './embedded-template';
 
 /** The real services CI provides; unset means the embedded defaults. */
 export const SERVICES = {
@@ -33,6 +34,27 @@ interface Resources {
   env: RawEnvironment;
   cleanup: () => Promise<void>;
 }
+
+/**
+ * One startTestApp: its resources and the app currently running (or booting) on them. From the
+ * call on until `close()`, it stays in `open`, from which the test environment closes it after the
+ * file's last hook (test/support/test-environment.mjs).
+ */
+interface Lease {
+  /** Set once provisioned. */
+  resources?: Resources;
+  /** The app being booted or running; undefined once stopped. */
+  app?: NestExpressApplication;
+  /** Settles when the provisioning or boot in progress has finished, however it ended. */
+  busy: Promise<unknown>;
+  released?: Promise<void>;
+}
+
+/** Leases of this test file not closed yet (Jest gives every test file its own module registry). */
+const open = new Set<Lease>();
+
+/** How long the after-file cleanup waits for a start still in progress before giving it up. */
+const LEFTOVER_WAIT_MS = 120_000;
 
 /** A fresh database (or embedded data dir) and Redis key prefix for one suite. */
 async function provision(overrides: RawEnvironment): Promise<Resources> {
@@ -60,22 +82,30 @@ async function provision(overrides: RawEnvironment): Promise<Resources> {
     ...overrides,
   };
   let dropDatabase = async () => {};
-  if (SERVICES.databaseUrl) {
-    const name = `tessera_test_${suffix}`;
-    await adminQuery(`CREATE DATABASE ${name}`);
-    const url = new URL(SERVICES.databaseUrl);
-    url.pathname = `/${name}`;
-    env.DATABASE_URL = url.toString();
-    dropDatabase = () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  }
-  return {
-    env,
-    cleanup: async () => {
+  const cleanup = async () => {
+    try {
       await deleteKeys(keyPrefix);
       await dropDatabase();
+    } finally {
       rmSync(dataDir, { recursive: true, force: true });
-    },
+    }
   };
+  try {
+    if (SERVICES.databaseUrl) {
+      const name = `tessera_test_${suffix}`;
+      await adminQuery(`CREATE DATABASE ${name}`);
+      dropDatabase = () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      const url = new URL(SERVICES.databaseUrl);
+      url.pathname = `/${name}`;
+      env.DATABASE_URL = url.toString();
+    } else {
+      await seedEmbeddedDatabase(dataDir);
+    }
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return { env, cleanup };
 }
 
 async function adminQuery(sql: string): Promise<void> {
@@ -98,35 +128,116 @@ async function deleteKeys(keyPrefix: string): Promise<void> {
   }
 }
 
-async function boot(resources: Resources): Promise<TestApp> {
-  const config = loadConfig(resources.env);
-  const app = await createApp(config);
-  await app.listen(0, '127.0.0.1');
+/** Boots an app on the lease's resources; an app that fails to start is closed again. */
+function boot(lease: Lease, resources: Resources): Promise<TestApp> {
+  return track(
+    lease,
+    (async () => {
+      const config = loadConfig(resources.env);
+      lease.app = await createApp(config);
+      try {
+        await lease.app.listen(0, '127.0.0.1');
+      } catch (error) {
+        await stopApp(lease);
+        throw error;
+      }
+      return testAppOf(lease, resources, lease.app, config);
+    })(),
+  );
+}
+
+function track<T>(lease: Lease, work: Promise<T>): Promise<T> {
+  lease.busy = work.catch(() => undefined);
+  return work;
+}
+
+function testAppOf(
+  lease: Lease,
+  resources: Resources,
+  app: NestExpressApplication,
+  config: AppConfig,
+): TestApp {
   const address = app.getHttpServer().address() as { port: number };
-  const testApp: TestApp = {
+  return {
     app,
     config,
     http: () => request(app.getHttpServer()),
     baseUrl: `http://127.0.0.1:${address.port}`,
     restart: async () => {
-      await app.close();
-      return boot(resources);
+      await stopApp(lease);
+      return boot(lease, resources);
     },
-    close: async () => {
-      await app.close();
-      await resources.cleanup();
-    },
+    close: () => release(lease),
   };
-  return testApp;
 }
+
+async function stopApp(lease: Lease): Promise<void> {
+  const app = lease.app;
+  lease.app = undefined;
+  await app?.close();
+}
+
+/** Stops the app and removes the resources, once, however often it is called. */
+function release(lease: Lease): Promise<void> {
+  lease.released ??= (async () => {
+    open.delete(lease);
+    try {
+      await stopApp(lease);
+    } finally {
+      await lease.resources?.cleanup();
+    }
+  })();
+  return lease.released;
+}
+
+/**
+ * Closes what this test file started and did not close: called by the test environment after the
+ * file's last hook. A start still in progress (its beforeAll timed out) is awaited first, so that
+ * it neither outlives the file nor leaves its database and DATA_DIR behind.
+ */
+async function closeLeftovers(): Promise<void> {
+  const leftovers = [...open];
+  if (leftovers.length === 0) return;
+  process.stderr.write(
+    `test-app: closing ${leftovers.length} app(s) this file did not close (a failed or timed-out hook?)\n`,
+  );
+  await Promise.all(
+    leftovers.map(async (lease) => {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<'gave up'>((resolve) => {
+        timer = setTimeout(() => resolve('gave up'), LEFTOVER_WAIT_MS);
+      });
+      const outcome = await Promise.race([lease.busy, gaveUp]);
+      clearTimeout(timer);
+      if (outcome === 'gave up') {
+        process.stderr.write(
+          `test-app: an app was still starting after ${LEFTOVER_WAIT_MS} ms; left behind\n`,
+        );
+        return;
+      }
+      await release(lease).catch((error: unknown) =>
+        process.stderr.write(`test-app: cleanup failed: ${String(error)}\n`),
+      );
+    }),
+  );
+}
+(globalThis as { __tesseraCloseLeftovers?: () => Promise<void> }).__tesseraCloseLeftovers =
+  closeLeftovers;
 
 /** Boots the whole app on a free port against its own database and Redis key prefix. */
 export async function startTestApp(overrides: RawEnvironment = {}): Promise<TestApp> {
-  const resources = await provision(overrides);
+  const lease: Lease = { busy: Promise.resolve() };
+  open.add(lease);
   try {
-    return await boot(resources);
+    return await track(
+      lease,
+      (async () => {
+        lease.resources = await provision(overrides);
+        return boot(lease, lease.resources);
+      })(),
+    );
   } catch (error) {
-    await resources.cleanup();
+    await release(lease);
     throw error;
   }
 }
