@@ -19,7 +19,7 @@ function fragmentChain(links: number): string {
   return `${query} fragment F${links} on Query { shouts { nodes { id } } }`;
 }
 
-/** GraphQL depth and complexity limits (SPEC section 4), with small limits to show both sides. */
+/** GraphQL depth and complexity limits (docs/DEVELOPMENT.md, GraphQL limits), with small limits to show both sides. */
 describe('GraphQL query limits', () => {
   let t: TestApp;
 

@@ -12,7 +12,7 @@ describe('database', () => {
   });
   afterAll(() => t.close());
 
-  it('seeds the roles and permissions of SPEC section 6', async () => {
+  it('seeds the roles and permissions of the README (Roles and permissions)', async () => {
     const rows: { role_id: string; permissions: string }[] = await t.app.get(DataSource).query(
       `SELECT role_id, string_agg(permission_id, ',' ORDER BY permission_id) AS permissions
          FROM role_permission GROUP BY role_id ORDER BY role_id`,

@@ -36,7 +36,7 @@ export interface Registration {
   name?: string;
 }
 
-/** The role every new author gets (SPEC section 6). */
+/** The role every new author gets (README, Roles and permissions). */
 const DEFAULT_ROLE = 'user';
 const INVALID_CREDENTIALS = 'Invalid email or password';
 

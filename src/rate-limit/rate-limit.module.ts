@@ -4,7 +4,7 @@ import { RateLimitGuard } from './rate-limit.guard';
 import { RateLimiter } from './rate-limit.service';
 import { RetryAfterInterceptor } from './retry-after.interceptor';
 
-/** The rate limits of SPEC section 3, counted in the Redis store (see docs/DEVELOPMENT.md). */
+/** The rate limits listed in .env.example (RATE_LIMIT_*), counted in the Redis store (see docs/DEVELOPMENT.md). */
 @Global()
 @Module({
   providers: [RateLimiter, RateLimitGuard, RetryAfterInterceptor, EmailRateLimits],

@@ -17,7 +17,7 @@ export interface StreamIdentity {
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /**
- * Authenticates a stream request in the order of SPEC section 5: a one-time `?ticket=`, the
+ * Authenticates a stream request in the order the README (Real-time notifications) gives: a one-time `?ticket=`, the
  * session cookie, `Authorization: Bearer`. The first credential present decides: a stale ticket
  * does not fall back to a cookie, so a replayed ticket is refused even in a signed-in browser.
  * The origin rule is the REST one: Origin, else Referer's origin, must be the service's own or in

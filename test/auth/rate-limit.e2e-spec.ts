@@ -7,7 +7,7 @@ import { SmtpListener } from '../support/smtp-listener';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
-/** Asserts the 429 answer of SPEC section 3 and returns its Retry-After in seconds. */
+/** Asserts the 429 answer (Nest shape, Retry-After) and returns its Retry-After in seconds. */
 function expectTooMany(res: Response): number {
   expect(res.status).toBe(429);
   expect(res.headers['content-type']).toMatch(/^application\/json/);

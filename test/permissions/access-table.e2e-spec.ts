@@ -64,7 +64,7 @@ describe('access table (who can reach what)', () => {
     expect(() => assertEveryHandlerDeclaresAccess(rows)).not.toThrow();
   });
 
-  // Spot checks against SPEC sections 3, 4 and 6, so that a snapshot accepted with `-u` cannot
+  // Spot checks against the README (endpoints, GraphQL, roles), so that a snapshot accepted with `-u` cannot
   // quietly open what the contract closes.
   it('gives the handlers the SPEC names the access it names', () => {
     expect(accessOf(rows, 'GraphQL Mutation unpublishShout')?.access).toBe('permission:moderate');

@@ -17,7 +17,7 @@ import { waitFor } from '../support/wait-for';
 import { describeWith } from '../support/real-services';
 import { freePort } from '../support/ports';
 
-// Issue #6, the standalone connect process (`node dist/src/connect.js`, SPEC section 5): the stream
+// Issue #6, the standalone connect process (`node dist/src/connect.js`, README: Real-time notifications): the stream
 // at `/` and /sse/notifications, tickets, /health and /metrics, its own CORS list, and nothing of
 // the app; it shares Postgres and Redis with the app, so the app's sessions and notifications
 // reach it. It runs the built code, so `npm run build` must have run (`npm test` builds first).

@@ -24,7 +24,7 @@ import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 import { describeWith } from '../support/real-services';
 
-// Issue #6, SPEC section 5 across instances and over time: a notification or a revocation on one
+// Issue #6, the stream (README: Real-time notifications) across instances and over time: a notification or a revocation on one
 // instance reaches streams on another; the per-user cap counts every instance; 1,000 streams opened
 // and closed leave no subscription, timer, registry entry or Redis key behind; a lost subscriber
 // connection heals without closing streams or losing notifications.

@@ -18,7 +18,7 @@ import {
 import { SERVICES, startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
-// Issue #6, the notification stream (SPEC section 5): who may open it, what goes over the wire,
+// Issue #6, the notification stream (README: Real-time notifications): who may open it, what goes over the wire,
 // resuming with Last-Event-ID, the ways it ends, and what it shows in /metrics.
 //
 // Design under test: Nest numbers events that have no id, so every event that is not a stored
@@ -44,7 +44,7 @@ const streamUrl = (t: TestApp, query: Record<string, string> = {}) => {
 const connectedData = (userId: number) => `{"type":"connected","user_id":${userId}}`;
 
 /**
- * The wire form SPEC section 5 describes, built by hand rather than with the app's own toWire.
+ * The wire form the README describes, built by hand rather than with the app's own toWire.
  * Key order is that of the stored jsonb, which keeps shorter keys first: payloads in these tests
  * list theirs that way, so the string is exact.
  */
