@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Authors, roles and permissions, seeded with the roles of SPEC section 6. */
+/** Authors, roles and permissions, seeded with the roles of the README's "Roles and permissions". */
 export class Foundation1763900000000 implements MigrationInterface {
   name = 'Foundation1763900000000';
 

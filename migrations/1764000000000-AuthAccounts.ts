@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Linked OAuth accounts and the audit log (SPEC section 7). */
+/** Linked OAuth accounts and the audit log (README, "Endpoints so far"). */
 export class AuthAccounts1764000000000 implements MigrationInterface {
   name = 'AuthAccounts1764000000000';
 

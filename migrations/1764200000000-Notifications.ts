@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Stored notifications (SPEC sections 5 and 7): read over GraphQL, replayed to SSE on reconnect. */
+/** Stored notifications (README, "Real-time notifications"): read over GraphQL, replayed to SSE on reconnect. */
 export class Notifications1764200000000 implements MigrationInterface {
   name = 'Notifications1764200000000';
 

@@ -15,7 +15,7 @@ import { jsonBody } from './infra/http/json-body.middleware';
 import type { AppConfig } from './config/app-config';
 
 /** Applies the HTTP hygiene every entry point shares (main, connect, the test harness). */
-export function configureApp(
+function configureApp(
   app: NestExpressApplication,
   config: AppConfig,
   options: { openApi: boolean } = { openApi: true },

@@ -6,7 +6,7 @@ import { AppModule } from './app.module';
 import { PASSWORD_MAX, PASSWORD_MIN } from './auth/auth.dto';
 import { EMAIL_MAX, normalizeEmail } from './auth/email-address';
 import { ConfigError, loadConfig } from './config/load-config';
-import { AdminBootstrapService } from './permissions/admin-bootstrap.service';
+import { AdminBootstrapService } from './admin/admin-bootstrap.service';
 
 const USAGE = 'Usage: npm run cli -- create-admin --email <email> --password <password>';
 

@@ -8,7 +8,6 @@ import { LoggingModule } from './infra/logging/logging.module';
 import { RedisModule } from './infra/redis/redis.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { AccessModule } from './permissions/access.module';
-import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { ConnectRootController } from './sse/connect-root.controller';
 import { SseModule } from './sse/sse.module';
 
@@ -28,7 +27,6 @@ export class ConnectModule {
         RedisModule,
         MetricsModule,
         HealthModule,
-        RateLimitModule,
         AccessModule,
         AuthCoreModule,
         SseModule,

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { AuthorRepository } from '../src/infra/database/repositories/author.repository';
+import { AuthorRepository } from '../src/infra/database/tables/author.repository';
 import { newRegistration } from './support/auth';
 import { newAuthor } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';

@@ -1,9 +1,8 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TokensModule } from '../tokens/tokens.module';
 import { AuditService } from './audit.service';
 import { SessionReuseAuditor } from './session-reuse.auditor';
 
-@Global()
 @Module({
   imports: [TokensModule],
   providers: [AuditService, SessionReuseAuditor],

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { ClientInfo } from '../auth/client-info.decorator';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
 import {
   AuditEventRepository,
   type AuditEventFilter,
-} from '../infra/database/repositories/audit-event.repository';
-import type { AuditEvent, AuditEventType } from './audit-event.entity';
+} from '../infra/database/tables/audit-event.repository';
+import type { AuditEvent, AuditEventType } from '../infra/database/tables/audit-event.entity';
 
 export interface AuditDetails {
   authorId?: number | null;
@@ -12,7 +12,7 @@ export interface AuditDetails {
   data?: Record<string, unknown>;
 }
 
-/** Writes the security events of SPEC section 7, each with the client's IP and user agent. */
+/** Writes the security events (README, "Endpoints so far"), each with the client's IP and user agent. */
 @Injectable()
 export class AuditService {
   constructor(private readonly events: AuditEventRepository) {}

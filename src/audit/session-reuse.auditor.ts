@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type SessionReuse } from '../tokens/session-token.service';
-import { TokenStorage } from '../tokens/token-storage.service';
+import { SessionTokenManager } from '../tokens/session-token.service';
 import { AuditService } from './audit.service';
 
 /**
@@ -13,12 +13,12 @@ export class SessionReuseAuditor implements OnModuleInit, OnModuleDestroy {
   private unsubscribe?: () => void;
 
   constructor(
-    private readonly tokens: TokenStorage,
+    private readonly sessions: SessionTokenManager,
     private readonly audit: AuditService,
   ) {}
 
   onModuleInit(): void {
-    this.unsubscribe = this.tokens.onReuseDetected((reuse) => this.record(reuse));
+    this.unsubscribe = this.sessions.onReuseDetected((reuse) => this.record(reuse));
   }
 
   onModuleDestroy(): void {

@@ -1,9 +1,9 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import { TokenStorage } from '../tokens/token-storage.service';
+import { SessionTokenManager } from '../tokens/session-token.service';
 import type { SessionData } from '../tokens/session-token.service';
-import type { AuthContext } from './auth-context';
-import type { ClientInfo } from './client-info.decorator';
+import type { AuthContext } from '../permissions/auth-context';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
 
 /** One of an author's sessions, as listed to them. `id` is the session's jti. */
 export interface SessionView {
@@ -32,18 +32,18 @@ export function sessionView(session: SessionData, currentJti?: string): SessionV
 @Injectable()
 export class AccountSessionsService {
   constructor(
-    private readonly tokens: TokenStorage,
+    private readonly sessions: SessionTokenManager,
     private readonly audit: AuditService,
   ) {}
 
   async list(auth: AuthContext): Promise<SessionView[]> {
-    const sessions = await this.tokens.listSessions(auth.author.id);
+    const sessions = await this.sessions.listSessions(auth.author.id);
     return sessions.map((session) => sessionView(session, auth.session.jti));
   }
 
   /** Revokes one of the caller's sessions; 404 for an id that is not theirs (or already gone). */
   async revoke(auth: AuthContext, sessionId: string, client: ClientInfo): Promise<void> {
-    const revoked = await this.tokens.revokeSessionById(auth.author.id, sessionId);
+    const revoked = await this.sessions.revokeSession(auth.author.id, sessionId);
     if (!revoked) throw new NotFoundException('Session not found');
     await this.audit.record('session_revoked', {
       authorId: auth.author.id,
@@ -53,7 +53,7 @@ export class AccountSessionsService {
   }
 
   async revokeOthers(auth: AuthContext, client: ClientInfo): Promise<number> {
-    const count = await this.tokens.revokeUserSessions(auth.author.id, {
+    const count = await this.sessions.revokeUserSessions(auth.author.id, {
       except: auth.session.jti,
     });
     await this.audit.record('session_revoked', {

@@ -10,8 +10,8 @@ import {
 } from '@nestjs/swagger';
 import { AuthRequired, CurrentUser } from '../permissions/access.decorator';
 import { LinkedAccountDto } from './auth-response.dto';
-import type { Author } from './author.entity';
-import { Client, type ClientInfo } from './client-info.decorator';
+import type { Author } from '../infra/database/tables/author.entity';
+import { Client, type ClientInfo } from '../infra/http/client-info.decorator';
 import { LinkedAccountsService } from './linked-accounts.service';
 import { ProviderPipe } from './provider.pipe';
 import { NoBodyPipe } from '../infra/http/no-body.pipe';

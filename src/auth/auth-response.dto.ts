@@ -4,7 +4,7 @@ import type { IssuedSession } from './auth.service';
 import type { LinkedAccountView } from './linked-accounts.service';
 import type { ProfileView } from './profile.service';
 
-/** REST speaks snake_case (SPEC section 3); these classes document the shapes and build them. */
+/** REST speaks snake_case; these classes document the shapes and build them. */
 export class ProfileDto {
   @ApiProperty() id: number;
   @ApiProperty() email: string;

@@ -14,11 +14,11 @@ import {
 import type { Response } from 'express';
 import { AuthRequired, CurrentAuth, Public } from '../permissions/access.decorator';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
-import type { AuthContext } from './auth-context';
+import type { AuthContext } from '../permissions/auth-context';
 import { AuthResponseDto, ProfileDto } from './auth-response.dto';
 import { ChangePasswordDto, LoginDto, RegisterDto, UpdateProfileDto } from './auth.dto';
 import { AuthService } from './auth.service';
-import { Client, type ClientInfo } from './client-info.decorator';
+import { Client, type ClientInfo } from '../infra/http/client-info.decorator';
 import { ProfileService } from './profile.service';
 import { SessionCookieService } from './session-cookie.service';
 import { NoBodyPipe } from '../infra/http/no-body.pipe';

@@ -4,11 +4,11 @@ import type { Response } from 'express';
 import { AuthRequired, CurrentAuth, Public } from '../permissions/access.decorator';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { AccountSessionsService } from './account-sessions.service';
-import type { AuthContext } from './auth-context';
+import type { AuthContext } from '../permissions/auth-context';
 import { LoginDto, RegisterDto, UpdateProfileDto } from './auth.dto';
 import { AuthService, type IssuedSession } from './auth.service';
 import { AuthPayload, ChangePasswordInput, ProfileType, SessionType } from './auth.types';
-import { Client, type ClientInfo } from './client-info.decorator';
+import { Client, type ClientInfo } from '../infra/http/client-info.decorator';
 import { ProfileService } from './profile.service';
 import { SessionCookieService } from './session-cookie.service';
 

@@ -5,18 +5,18 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import { DuplicateKeyError } from '../infra/database/duplicate-key.error';
+import { DuplicateKeyError } from '../infra/database/tables/duplicate-key.error';
 import {
   AUTHOR_EMAIL_UNIQUE,
   AUTHOR_SLUG_UNIQUE,
   AuthorRepository,
-} from '../infra/database/repositories/author.repository';
+} from '../infra/database/tables/author.repository';
 import { EmailRateLimits } from '../rate-limit/email-rate-limits.service';
-import { TokenStorage } from '../tokens/token-storage.service';
+import { SessionTokenManager } from '../tokens/session-token.service';
 import { type SessionView, sessionView } from './account-sessions.service';
-import type { AuthContext } from './auth-context';
-import type { Author } from './author.entity';
-import type { ClientInfo } from './client-info.decorator';
+import type { AuthContext } from '../permissions/auth-context';
+import type { Author } from '../infra/database/tables/author.entity';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordService } from './password.service';
 import { type ProfileView, ProfileService } from './profile.service';
@@ -46,7 +46,7 @@ export class AuthService {
   constructor(
     private readonly authors: AuthorRepository,
     private readonly passwords: PasswordService,
-    private readonly tokens: TokenStorage,
+    private readonly sessions: SessionTokenManager,
     private readonly profiles: ProfileService,
     private readonly slugs: SlugService,
     private readonly emailVerification: EmailVerificationService,
@@ -119,7 +119,7 @@ export class AuthService {
   /** Ends the caller's session, if there is one; idempotent. */
   async logout(auth: AuthContext | undefined, client: ClientInfo): Promise<void> {
     if (!auth) return;
-    const revoked = await this.tokens.revokeSessionById(auth.author.id, auth.session.jti);
+    const revoked = await this.sessions.revokeSession(auth.author.id, auth.session.jti);
     if (revoked) {
       await this.audit.record('logout', {
         authorId: auth.author.id,
@@ -131,7 +131,7 @@ export class AuthService {
 
   /** Rotation: a new session replaces the current one, which is revoked. */
   async refresh(auth: AuthContext, client: ClientInfo): Promise<IssuedSession> {
-    const token = await this.tokens.refreshSession(auth.author.id, auth.token, client);
+    const token = await this.sessions.refreshSession(auth.author.id, auth.token, client);
     if (!token) throw new UnauthorizedException('Session is no longer valid');
     return this.describe(auth.author, token);
   }
@@ -149,7 +149,7 @@ export class AuthService {
       throw new ForbiddenException('The current password is not correct');
     }
     await this.authors.setPasswordHash(author.id, await this.passwords.hash(newPassword));
-    const revoked = await this.tokens.revokeUserSessions(author.id, { except: auth.session.jti });
+    const revoked = await this.sessions.revokeUserSessions(author.id, { except: auth.session.jti });
     await this.audit.record('password_changed', {
       authorId: author.id,
       client,
@@ -158,13 +158,16 @@ export class AuthService {
   }
 
   private async issue(author: Author, client: ClientInfo): Promise<IssuedSession> {
-    const token = await this.tokens.createSession(author.id, author.name ?? author.slug, client);
+    const token = await this.sessions.createSession(author.id, {
+      username: author.name ?? author.slug,
+      deviceInfo: client,
+    });
     return this.describe(author, token);
   }
 
   private async describe(author: Author, token: string): Promise<IssuedSession> {
     const [session, profile] = await Promise.all([
-      this.tokens.verifySession(token),
+      this.sessions.verifySession(token),
       this.profiles.view(author),
     ]);
     if (!session) throw new UnauthorizedException('Session is no longer valid');

@@ -1,8 +1,8 @@
 import { ForbiddenException, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
-import { TokenStorage } from '../tokens/token-storage.service';
-import { clientInfoOf } from './client-info.decorator';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
+import { SessionTokenManager } from '../tokens/session-token.service';
+import { clientInfoOf } from '../infra/http/client-info.decorator';
 import { OriginPolicy } from './origin-policy.service';
 import { SessionCookieService } from './session-cookie.service';
 
@@ -18,7 +18,7 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
 @Injectable()
 export class AuthenticationMiddleware implements NestMiddleware {
   constructor(
-    private readonly tokens: TokenStorage,
+    private readonly sessions: SessionTokenManager,
     private readonly authors: AuthorRepository,
     private readonly cookies: SessionCookieService,
     private readonly origins: OriginPolicy,
@@ -30,7 +30,7 @@ export class AuthenticationMiddleware implements NestMiddleware {
     const via = bearer ? 'bearer' : 'cookie';
 
     if (token) {
-      const session = await this.tokens.verifySession(token, clientInfoOf(req));
+      const session = await this.sessions.verifySession(token, clientInfoOf(req));
       const author = session ? await this.authors.findById(session.userId) : null;
       if (session && author && author.bannedAt === null) {
         req.auth = { author, session, via, token };
@@ -51,7 +51,7 @@ export class AuthenticationMiddleware implements NestMiddleware {
     }
 
     if (req.auth?.via === 'cookie') {
-      const renewed = await this.tokens.slideSession(req.auth.session);
+      const renewed = await this.sessions.slideSession(req.auth.session);
       if (renewed) {
         this.cookies.set(res, renewed);
         req.auth.token = renewed;

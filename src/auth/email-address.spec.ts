@@ -3,15 +3,15 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import type { AuditService } from '../audit/audit.service';
 import type { AppConfig } from '../config/app-config';
-import type { AuthorRepository } from '../infra/database/repositories/author.repository';
+import type { AuthorRepository } from '../infra/database/tables/author.repository';
 import type { MailService } from '../infra/mail/mail.service';
 import { EmailRateLimits, emailTracker } from '../rate-limit/email-rate-limits.service';
 import type { RateLimiter, RateLimitVerdict } from '../rate-limit/rate-limit.service';
-import type { TokenStorage } from '../tokens/token-storage.service';
+import type { SessionTokenManager } from '../tokens/session-token.service';
 import type { VerificationTokenManager } from '../tokens/verification-token.service';
 import { ForgotPasswordDto, LoginDto, RegisterDto } from './auth.dto';
 import { AuthService } from './auth.service';
-import type { ClientInfo } from './client-info.decorator';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
 import { normalizeEmail } from './email-address';
 import type { EmailVerificationService } from './email-verification.service';
 import { PasswordResetService } from './password-reset.service';
@@ -122,7 +122,7 @@ describe('limit keys and account lookups', () => {
   const auth = new AuthService(
     authors,
     passwords as unknown as PasswordService,
-    {} as TokenStorage,
+    {} as SessionTokenManager,
     {} as ProfileService,
     {} as SlugService,
     {} as EmailVerificationService,
@@ -132,7 +132,7 @@ describe('limit keys and account lookups', () => {
   const reset = new PasswordResetService(
     authors,
     {} as VerificationTokenManager,
-    {} as TokenStorage,
+    {} as SessionTokenManager,
     passwords as unknown as PasswordService,
     {} as MailService,
     audit,

@@ -1,11 +1,11 @@
 import { BadRequestException, ConflictException, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
 import { MailService } from '../infra/mail/mail.service';
 import { VerificationTokenManager } from '../tokens/verification-token.service';
-import type { Author } from './author.entity';
-import type { ClientInfo } from './client-info.decorator';
+import type { Author } from '../infra/database/tables/author.entity';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
 
 const TOKEN_TTL_SECONDS = 3600;
 

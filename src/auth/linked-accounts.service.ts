@@ -1,9 +1,9 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
-import { OAuthAccountRepository } from '../infra/database/repositories/oauth-account.repository';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
+import { OAuthAccountRepository } from '../infra/database/tables/oauth-account.repository';
 import { OAuthTokenManager } from '../tokens/oauth-token.service';
-import type { ClientInfo } from './client-info.decorator';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
 
 export interface LinkedAccountView {
   provider: string;

@@ -1,12 +1,12 @@
 import { BadRequestException, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
 import { MailService } from '../infra/mail/mail.service';
 import { EmailRateLimits } from '../rate-limit/email-rate-limits.service';
-import { TokenStorage } from '../tokens/token-storage.service';
+import { SessionTokenManager } from '../tokens/session-token.service';
 import { VerificationTokenManager } from '../tokens/verification-token.service';
-import type { ClientInfo } from './client-info.decorator';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
 import { PasswordService } from './password.service';
 
 const TOKEN_TTL_SECONDS = 3600;
@@ -19,7 +19,7 @@ export class PasswordResetService {
   constructor(
     private readonly authors: AuthorRepository,
     private readonly tokens: VerificationTokenManager,
-    private readonly sessions: TokenStorage,
+    private readonly sessions: SessionTokenManager,
     private readonly passwords: PasswordService,
     private readonly mail: MailService,
     private readonly audit: AuditService,

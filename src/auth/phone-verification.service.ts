@@ -1,10 +1,10 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
 import { REDIS_STORE, type RedisStore } from '../infra/redis/redis-store';
 import { SmsSender } from '../infra/sms/sms.service';
-import type { ClientInfo } from './client-info.decorator';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
 
 const CODE_TTL_MS = 10 * 60 * 1000;
 const MAX_TRIES = 5;

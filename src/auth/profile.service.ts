@@ -1,12 +1,12 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { DuplicateKeyError } from '../infra/database/duplicate-key.error';
+import { DuplicateKeyError } from '../infra/database/tables/duplicate-key.error';
 import {
   AUTHOR_SLUG_UNIQUE,
   AuthorRepository,
   type ProfileChanges,
-} from '../infra/database/repositories/author.repository';
+} from '../infra/database/tables/author.repository';
 import { PermissionsService } from '../permissions/permissions.service';
-import type { Author } from './author.entity';
+import type { Author } from '../infra/database/tables/author.entity';
 
 /** What an author sees of their own account (REST in snake_case, GraphQL in camelCase). */
 export interface ProfileView {

@@ -2,7 +2,7 @@ import { BadRequestException, Injectable, type PipeTransform } from '@nestjs/com
 import { OAUTH_PROVIDERS } from '../config/environment.schema';
 
 /** OAuth provider names as they appear in routes: the configured providers, in lower case. */
-export const PROVIDER_NAMES: readonly string[] = [
+const PROVIDER_NAMES: readonly string[] = [
   ...OAUTH_PROVIDERS.map((provider) => provider.toLowerCase()),
   'telegram',
 ];

@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 
 export type DeliveryMode = 'cookie' | 'bearer';
 
-/** The session cookie, with every attribute from configuration (SPEC section 1). */
+/** The session cookie, with every attribute from configuration (README, "Configuration"). */
 @Injectable()
 export class SessionCookieService {
   private readonly name: string;

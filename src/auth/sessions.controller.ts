@@ -9,9 +9,9 @@ import {
 } from '@nestjs/swagger';
 import { AuthRequired, CurrentAuth } from '../permissions/access.decorator';
 import { AccountSessionsService } from './account-sessions.service';
-import type { AuthContext } from './auth-context';
+import type { AuthContext } from '../permissions/auth-context';
 import { SessionDto } from './auth-response.dto';
-import { Client, type ClientInfo } from './client-info.decorator';
+import { Client, type ClientInfo } from '../infra/http/client-info.decorator';
 import { NoBodyPipe } from '../infra/http/no-body.pipe';
 
 @ApiTags('sessions')

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
 
 const MAX_BASE_LENGTH = 40;
 

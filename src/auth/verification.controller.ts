@@ -10,7 +10,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import type { Author } from './author.entity';
+import type { Author } from '../infra/database/tables/author.entity';
 import { AuthRequired, CurrentUser, Public } from '../permissions/access.decorator';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { EmailVerifiedDto, PhoneVerifiedDto } from './auth-response.dto';
@@ -21,7 +21,7 @@ import {
   ResetPasswordDto,
   TokenDto,
 } from './auth.dto';
-import { Client, type ClientInfo } from './client-info.decorator';
+import { Client, type ClientInfo } from '../infra/http/client-info.decorator';
 import { EmailVerificationService } from './email-verification.service';
 import { PasswordResetService } from './password-reset.service';
 import { PhoneVerificationService } from './phone-verification.service';

@@ -309,7 +309,7 @@ export class EnvironmentVariables {
 }
 
 /** Per-provider OAuth settings (`GOOGLE_CLIENT_ID`, …), declared in a loop to stay in step with the list. */
-export const OAUTH_PROVIDER_SUFFIXES = [
+const OAUTH_PROVIDER_SUFFIXES = [
   'CLIENT_ID',
   'CLIENT_SECRET',
   'AUTHORIZATION_URL',

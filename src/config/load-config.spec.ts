@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type RawEnvironment } from './load-config';
@@ -28,7 +28,18 @@ describe('loadConfig', () => {
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('starts with no environment at all, on the documented defaults', () => {
-    const config = loadConfig({});
+    // DATA_DIR defaults to ./data, where the generated JWT secret goes: run from a scratch folder
+    // so that the test leaves nothing in the working tree.
+    const cwd = process.cwd();
+    process.chdir(dataDir);
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig({});
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(config.dataDir).toBe(join(realpathSync(dataDir), 'data'));
+    expect(existsSync(join(dataDir, 'data', 'jwt-secret'))).toBe(true);
     expect(config.port).toBe(3000);
     expect(config.database.url).toBeUndefined();
     expect(config.redis).toEqual({ url: undefined, keyPrefix: '' });

@@ -3,7 +3,7 @@ import { ArgsType, Field, Int, ObjectType } from '@nestjs/graphql';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 export const DEFAULT_PAGE = 20;
-export const MAX_PAGE = 100;
+const MAX_PAGE = 100;
 
 /** `first` and `after` of a cursor-paginated list. */
 @ArgsType()
@@ -49,7 +49,7 @@ export function encodeCursor(id: number | string): string {
 }
 
 /** The largest id of a `serial` (int4) column; lists over `bigserial` ids pass a larger bound. */
-export const INT4_MAX = 2_147_483_647;
+const INT4_MAX = 2_147_483_647;
 
 /**
  * The row id inside a cursor. `null` and `undefined` mean the first page (clients pass back the

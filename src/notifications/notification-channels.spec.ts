@@ -2,9 +2,10 @@ import {
   channelFor,
   channelsOf,
   NOTIFICATION_TYPES_WITH_CHANNEL,
+  storedNotificationId,
   toWire,
 } from './notification-channels';
-import { Notification } from './notification.entity';
+import { Notification } from '../infra/database/tables/notification.entity';
 
 function notification(overrides: Partial<Notification> = {}): Notification {
   return Object.assign(new Notification(), {
@@ -20,7 +21,7 @@ function notification(overrides: Partial<Notification> = {}): Notification {
   });
 }
 
-describe('notification channels (SPEC section 5)', () => {
+describe('notification channels and wire form', () => {
   it('names the three channel types an SSE stream listens on', () => {
     expect([...NOTIFICATION_TYPES_WITH_CHANNEL]).toEqual(['notifications', 'follower', 'shout']);
   });
@@ -63,5 +64,25 @@ describe('notification channels (SPEC section 5)', () => {
     expect(Object.keys(JSON.parse(JSON.stringify(wire))).sort()).toEqual(
       ['action', 'created_at', 'entity', 'id', 'payload', 'type'].sort(),
     );
+  });
+
+  it('recognises exactly the wire form of a stored notification, and nothing else, by its id', () => {
+    const wire = JSON.parse(JSON.stringify(toWire(notification()))) as Record<string, unknown>;
+    expect(storedNotificationId(wire)).toBe(1187);
+    // What other processes publish keeps its own `id`, which must not count as a position.
+    const foreign: unknown[] = [
+      { ...wire, extra: true },
+      { id: 1187, type: 'follower' },
+      { ...wire, id: '1187' },
+      { ...wire, id: 0 },
+      { ...wire, id: 1.5 },
+      { ...wire, id: Number.MAX_SAFE_INTEGER + 2 },
+      { ...wire, payload: null },
+      { ...wire, created_at: '1764200000' },
+      [wire],
+      null,
+      1187,
+    ];
+    for (const message of foreign) expect(storedNotificationId(message)).toBeUndefined();
   });
 });

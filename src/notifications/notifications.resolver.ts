@@ -1,5 +1,5 @@
 import { Args, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
-import type { Author } from '../auth/author.entity';
+import type { Author } from '../infra/database/tables/author.entity';
 import { AuthRequired, CurrentUser } from '../permissions/access.decorator';
 import { NotificationsService } from './notifications.service';
 import {
@@ -9,7 +9,7 @@ import {
   NotificationType,
 } from './notifications.types';
 
-/** The signed-in user's own notifications (SPEC section 4). */
+/** The signed-in user's own notifications (README, "Endpoints so far"). */
 @Resolver()
 @AuthRequired()
 export class NotificationsResolver {

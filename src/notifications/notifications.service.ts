@@ -1,10 +1,10 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { fetchPage, type Page, type PageArgs } from '../graphql/pagination';
-import { NotificationRepository } from '../infra/database/repositories/notification.repository';
-import type { Notification } from './notification.entity';
+import { NotificationRepository } from '../infra/database/tables/notification.repository';
+import type { Notification } from '../infra/database/tables/notification.entity';
 
 /** Most ids one markNotificationsSeen call accepts. */
-export const MAX_MARK_SEEN_IDS = 1000;
+const MAX_MARK_SEEN_IDS = 1000;
 
 /** An id as the `notification` table has them: a bigserial, small enough to stay exact. */
 const NOTIFICATION_ID = /^\d{1,18}$/;

@@ -1,7 +1,7 @@
 import { ArgsType, Field, Float, ID, ObjectType } from '@nestjs/graphql';
 import { IsArray, IsBoolean, IsOptional, IsString } from 'class-validator';
 import { Connection, PageArgs } from '../graphql/pagination';
-import type { Notification } from './notification.entity';
+import type { Notification } from '../infra/database/tables/notification.entity';
 
 @ObjectType('Notification')
 export class NotificationType {

@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
-import { FollowerRepository } from '../infra/database/repositories/follower.repository';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
+import { FollowerRepository } from '../infra/database/tables/follower.repository';
 import {
   type NewNotification,
   NotificationRepository,
-} from '../infra/database/repositories/notification.repository';
+} from '../infra/database/tables/notification.repository';
 import { REDIS_STORE, type RedisStore } from '../infra/redis/redis-store';
 import { channelFor, toWire } from './notification-channels';
-import type { Notification } from './notification.entity';
+import type { Notification } from '../infra/database/tables/notification.entity';
 
 /** Followers notified per INSERT and per pipelined round trip of PUBLISH. */
 const FANOUT_BATCH = 1000;
@@ -26,7 +26,7 @@ export interface ShoutNotice {
 
 /**
  * Creates notifications: each is stored first, then published on its Redis channel, so that a
- * stream that reconnects with Last-Event-ID can replay what it missed (SPEC section 5). A failed
+ * stream that reconnects with Last-Event-ID can replay what it missed (README, "Real-time notifications"). A failed
  * publish is logged and not thrown: the row is stored, so the notification is not lost.
  */
 @Injectable()

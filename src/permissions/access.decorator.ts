@@ -1,10 +1,10 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthContext } from './auth-context';
 import { httpContextOf } from '../infra/http/http-context';
 
 export const ACCESS_KEY = 'tessera:access';
 
-/** The permissions of SPEC section 6. */
+/** The permissions (README, "Roles and permissions"). */
 export const PERMISSIONS = ['read', 'write', 'moderate', 'admin'] as const;
 export type PermissionName = (typeof PERMISSIONS)[number];
 
@@ -20,7 +20,7 @@ export const Public = () => SetMetadata(ACCESS_KEY, { kind: 'public' } satisfies
 
 /**
  * The handler authenticates the caller itself, with other credentials than the guard knows (the
- * SSE stream: ticket, cookie or bearer, in that order); the guard lets the request through to it.
+ * SSE stream: a one-time ticket, else the request's session); the guard lets the request through.
  */
 export const AuthenticatesItself = (credentials: string) =>
   SetMetadata(ACCESS_KEY, { kind: 'self', credentials } satisfies Access);

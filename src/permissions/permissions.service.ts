@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   AuthorRoleRepository,
   type RolesAndPermissions,
-} from '../infra/database/repositories/author-role.repository';
+} from '../infra/database/tables/author-role.repository';
 import { REDIS_STORE, type RedisStore } from '../infra/redis/redis-store';
 
 const CACHE_TTL_MS = 10 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import type { Author } from '../auth/author.entity';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
+import type { Author } from '../infra/database/tables/author.entity';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
 
 /** Public lookup of authors by id or slug. */
 @Injectable()

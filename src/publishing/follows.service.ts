@@ -1,10 +1,10 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import type { Author } from '../auth/author.entity';
+import type { Author } from '../infra/database/tables/author.entity';
 import { DomainEvents } from '../events/domain-events.service';
 import { fetchPage, type Page, type PageArgs } from '../graphql/pagination';
-import { nowSeconds } from '../infra/database/epoch-seconds.transformer';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
-import { FollowerRepository } from '../infra/database/repositories/follower.repository';
+import { nowSeconds } from '../infra/database/tables/epoch-seconds.transformer';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
+import { FollowerRepository } from '../infra/database/tables/follower.repository';
 
 /** Following authors. Both directions are idempotent; only a real change raises an event. */
 @Injectable()

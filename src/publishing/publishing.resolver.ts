@@ -1,7 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { Args, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
-import type { AuthContext } from '../auth/auth-context';
-import type { Author } from '../auth/author.entity';
+import type { AuthContext } from '../permissions/auth-context';
+import type { Author } from '../infra/database/tables/author.entity';
 import { PageArgs } from '../graphql/pagination';
 import {
   AuthRequired,

@@ -1,10 +1,10 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthContext } from '../permissions/auth-context';
 import { DomainEvents } from '../events/domain-events.service';
 import { fetchPage, type Page, type PageArgs } from '../graphql/pagination';
-import { ShoutRepository } from '../infra/database/repositories/shout.repository';
+import { ShoutRepository } from '../infra/database/tables/shout.repository';
 import { PermissionsService } from '../permissions/permissions.service';
-import type { Shout } from './shout.entity';
+import type { Shout } from '../infra/database/tables/shout.entity';
 
 /** Shouts: anyone reads the published ones; unpublished ones only their author and moderators. */
 @Injectable()

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { RateLimitName } from '../config/app-config';
-import { RateLimitExceededException } from './rate-limit-exceeded.exception';
+import { TooManyRequestsException } from '../infra/http/too-many-requests.exception';
 import { RateLimiter, type RateLimitVerdict } from './rate-limit.service';
 
 /** The limits keyed by an email address, counted here rather than in RateLimitGuard. */
@@ -23,7 +23,7 @@ const emailIpTracker = (email: string, ip: string | null): string =>
   `${emailTracker(email)}:ip:${ip ?? 'unknown'}`;
 
 function enforce(verdict: RateLimitVerdict): void {
-  if (!verdict.allowed) throw new RateLimitExceededException(verdict.retryAfterSeconds);
+  if (!verdict.allowed) throw TooManyRequestsException.retryAfter(verdict.retryAfterSeconds);
 }
 
 /**

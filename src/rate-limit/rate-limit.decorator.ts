@@ -1,9 +1,7 @@
 import { applyDecorators, SetMetadata, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { RateLimitName } from '../config/app-config';
-import { RateLimitGuard } from './rate-limit.guard';
+import { RATE_LIMITS_KEY, RateLimitGuard } from './rate-limit.guard';
 import { RetryAfterInterceptor } from './retry-after.interceptor';
-
-export const RATE_LIMITS_KEY = 'tessera:rate-limits';
 
 /**
  * The named limits (configured by RATE_LIMIT_* variables) that a route or resolver is subject to,

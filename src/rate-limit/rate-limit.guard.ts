@@ -4,8 +4,7 @@ import type { Request } from 'express';
 import type { RateLimitName } from '../config/app-config';
 import { httpContextOf } from '../infra/http/http-context';
 import type { EmailRateLimitName } from './email-rate-limits.service';
-import { RATE_LIMITS_KEY } from './rate-limit.decorator';
-import { RateLimitExceededException } from './rate-limit-exceeded.exception';
+import { TooManyRequestsException } from '../infra/http/too-many-requests.exception';
 import { RateLimiter } from './rate-limit.service';
 
 type Tracker = (req: Request) => string;
@@ -13,6 +12,9 @@ type Tracker = (req: Request) => string;
 const byIp: Tracker = (req) => `ip:${req.ip ?? 'unknown'}`;
 const byAuthor: Tracker = (req) => `author:${req.auth?.author.id ?? req.ip}`;
 const bySession: Tracker = (req) => `session:${req.auth?.session.jti ?? req.ip}`;
+
+/** Where `@RateLimit(...)` stores the limit names this guard counts. */
+export const RATE_LIMITS_KEY = 'tessera:rate-limits';
 
 /**
  * Who each limit counts, for the limits known from the request itself. One counter per limit and
@@ -53,7 +55,7 @@ export class RateLimitGuard implements CanActivate {
       const verdict = await this.limiter.hit(name, TRACKERS[name](req));
       if (!verdict.allowed) {
         res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
-        throw new RateLimitExceededException(verdict.retryAfterSeconds);
+        throw TooManyRequestsException.retryAfter(verdict.retryAfterSeconds);
       }
     }
     return true;

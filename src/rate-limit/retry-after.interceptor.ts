@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { catchError, type Observable, throwError } from 'rxjs';
 import { httpContextOf } from '../infra/http/http-context';
-import { RateLimitExceededException } from './rate-limit-exceeded.exception';
+import { TooManyRequestsException } from '../infra/http/too-many-requests.exception';
 
 /**
  * Sets `Retry-After` for a 429 thrown by a service (limits keyed by an email are counted after the
@@ -17,7 +17,7 @@ export class RetryAfterInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     return next.handle().pipe(
       catchError((error: unknown) => {
-        if (error instanceof RateLimitExceededException) {
+        if (error instanceof TooManyRequestsException && error.retryAfterSeconds !== undefined) {
           httpContextOf(context).res.setHeader('Retry-After', String(error.retryAfterSeconds));
         }
         return throwError(() => error);

@@ -1,39 +1,17 @@
 import { Inject, Injectable, type MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { AppConfig } from '../config/app-config';
-import { NotificationRepository } from '../infra/database/repositories/notification.repository';
 import { REDIS_STORE, type RedisStore, type Subscription } from '../infra/redis/redis-store';
-import { channelsOf, toWire } from '../notifications/notification-channels';
+import { storedNotificationId } from '../notifications/notification-channels';
+import { NotificationFeed } from '../notifications/notification-feed.service';
 import type { StreamIdentity } from './stream-auth.service';
+import { StreamMetrics } from './stream-metrics.service';
 import { type CloseReason, type StreamHandle, StreamRegistry } from './stream-registry.service';
 
-/** What EventSource clients are told to wait before reconnecting (SPEC section 5). */
-export const RETRY_MS = 3000;
+/** What EventSource clients are told to wait before reconnecting (README, "Real-time notifications"). */
+const RETRY_MS = 3000;
 /** setTimeout's ceiling: a longer delay would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
-
-const WIRE_KEYS = ['action', 'created_at', 'entity', 'id', 'payload', 'type'].join();
-
-/**
- * The id of a stored notification, when a message is one: exactly the wire form NotifyService
- * publishes. Anything else that other processes publish is delivered as it is, but its `id`, if
- * any, is theirs, and must not move the stream's position (it would hide real notifications).
- */
-function storedNotificationId(message: unknown): number | undefined {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
-  const { id, type, action, entity, payload, created_at } = message as Record<string, unknown>;
-  const wireShaped =
-    Object.keys(message).sort().join() === WIRE_KEYS &&
-    typeof type === 'string' &&
-    typeof action === 'string' &&
-    typeof entity === 'string' &&
-    typeof payload === 'object' &&
-    payload !== null &&
-    typeof created_at === 'number';
-  return wireShaped && typeof id === 'number' && Number.isSafeInteger(id) && id > 0
-    ? id
-    : undefined;
-}
 
 export interface StreamStart {
   /** The slot taken under the per-user cap; the stream releases it when it ends. */
@@ -57,8 +35,9 @@ export interface StreamStart {
 export class NotificationStream {
   constructor(
     @Inject(REDIS_STORE) private readonly store: RedisStore,
-    private readonly notifications: NotificationRepository,
+    private readonly feed: NotificationFeed,
     private readonly registry: StreamRegistry,
+    private readonly metrics: StreamMetrics,
     private readonly config: AppConfig,
   ) {}
 
@@ -90,7 +69,7 @@ export class NotificationStream {
       const send = (event: MessageEvent) => {
         if (closed) return;
         subscriber.next(event.comment === undefined ? { id: String(lastSentId), ...event } : event);
-        if (event.data !== undefined) this.registry.delivered.inc();
+        if (event.data !== undefined) this.metrics.delivered.inc();
       };
       const deliver = (raw: string, id: number | undefined) => {
         if (id === undefined) return send({ data: raw });
@@ -103,7 +82,7 @@ export class NotificationStream {
         try {
           message = JSON.parse(raw);
         } catch {
-          this.registry.dropped.inc();
+          this.metrics.dropped.inc();
           return;
         }
         const id = storedNotificationId(message);
@@ -132,16 +111,14 @@ export class NotificationStream {
       );
 
       const follow = async () => {
-        for (const channel of channelsOf(userId)) {
+        for (const channel of this.feed.channelsOf(userId)) {
           const subscription = await this.store.subscribe(channel, onMessage);
           if (closed) return void subscription.unsubscribe();
           subscriptions.push(subscription);
         }
-        const missed = await this.notifications.after(userId, String(lastSentId), replayLimit);
-        if (start.resumed) this.registry.replays.inc();
-        for (const notification of missed) {
-          deliver(JSON.stringify(toWire(notification)), Number(notification.id));
-        }
+        const missed = await this.feed.after(userId, lastSentId, replayLimit);
+        if (start.resumed) this.metrics.replays.inc();
+        for (const { id, data } of missed) deliver(data, id);
         replaying = false;
         for (const { id, raw } of waiting.sort((a, b) => a.id - b.id)) deliver(raw, id);
         waiting.length = 0;

@@ -17,7 +17,7 @@ const ticketKey = (ticket: string) =>
   `sse_ticket:${createHash('sha256').update(ticket).digest('hex')}`;
 
 /**
- * One-time SSE tickets (SPEC section 2): for clients that cannot send the cookie or a header to
+ * One-time SSE tickets (README, "Real-time notifications"): for clients that cannot send the cookie or a header to
  * the stream's origin. Stored only by hash; redeeming deletes it (GETDEL), so a ticket works once.
  */
 @Injectable()

@@ -11,8 +11,8 @@ import {
 import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
-import type { AuthContext } from '../auth/auth-context';
-import { Client, type ClientInfo } from '../auth/client-info.decorator';
+import type { AuthContext } from '../permissions/auth-context';
+import { Client, type ClientInfo } from '../infra/http/client-info.decorator';
 import { NoBodyPipe } from '../infra/http/no-body.pipe';
 import { AuthenticatesItself, AuthRequired, CurrentAuth } from '../permissions/access.decorator';
 import { RateLimit } from '../rate-limit/rate-limit.decorator';

@@ -1,16 +1,15 @@
 import {
   BadRequestException,
-  HttpException,
-  HttpStatus,
   Injectable,
   type MessageEvent,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
-import type { AuthContext } from '../auth/auth-context';
-import type { ClientInfo } from '../auth/client-info.decorator';
-import { NotificationRepository } from '../infra/database/repositories/notification.repository';
+import type { AuthContext } from '../permissions/auth-context';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
+import { TooManyRequestsException } from '../infra/http/too-many-requests.exception';
+import { NotificationFeed } from '../notifications/notification-feed.service';
 import { NotificationStream } from './notification-stream.service';
 import { SseTicketService } from './sse-ticket.service';
 import { StreamAuthService } from './stream-auth.service';
@@ -26,7 +25,7 @@ export class SseService {
     private readonly stream: NotificationStream,
     private readonly tickets: SseTicketService,
     private readonly registry: StreamRegistry,
-    private readonly notifications: NotificationRepository,
+    private readonly feed: NotificationFeed,
   ) {}
 
   issueTicket(auth: AuthContext, client: ClientInfo) {
@@ -49,19 +48,12 @@ export class SseService {
     const lastEventId = this.lastEventId(req);
     const slotId = await this.registry.acquire(identity.userId);
     if (slotId === null) {
-      throw new HttpException(
-        {
-          statusCode: HttpStatus.TOO_MANY_REQUESTS,
-          message: 'Too many open streams for this user',
-          error: 'Too Many Requests',
-        },
-        HttpStatus.TOO_MANY_REQUESTS,
-      );
+      throw new TooManyRequestsException('Too many open streams for this user');
     }
     const slot = { id: slotId, userId: identity.userId };
     try {
       // Without Last-Event-ID the stream starts at the newest stored notification.
-      const position = lastEventId ?? (await this.notifications.latestId(identity.userId));
+      const position = lastEventId ?? (await this.feed.latestId(identity.userId));
       return this.stream.open(identity, {
         slotId,
         position,

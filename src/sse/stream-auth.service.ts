@@ -1,9 +1,9 @@
 import { ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request } from 'express';
 import { OriginPolicy } from '../auth/origin-policy.service';
-import { SessionCookieService } from '../auth/session-cookie.service';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
-import { TokenStorage } from '../tokens/token-storage.service';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
+import type { AuthContext } from '../permissions/auth-context';
+import { SessionTokenManager } from '../tokens/session-token.service';
 import { SseTicketService } from './sse-ticket.service';
 
 /** Who a stream is for, and until when their session lasts. */
@@ -14,22 +14,20 @@ export interface StreamIdentity {
   expiresAt: number;
 }
 
-const BEARER = /^Bearer +([^\s]+) *$/i;
-
 /**
- * Authenticates a stream request in the order the README (Real-time notifications) gives: a one-time `?ticket=`, the
- * session cookie, `Authorization: Bearer`. The first credential present decides: a stale ticket
- * does not fall back to a cookie, so a replayed ticket is refused even in a signed-in browser.
- * The origin rule is the REST one: Origin, else Referer's origin, must be the service's own or in
- * CORS_ORIGINS when either is sent (an unparsable Referer counts as the foreign origin `null`).
+ * Authenticates a stream request (README, "Real-time notifications"): a one-time `?ticket=`, else
+ * the session the authentication middleware already found for this request (bearer header, else
+ * cookie), verified once per request like every other route. A ticket decides alone: a stale
+ * ticket does not fall back to the cookie, so a replayed ticket is refused even in a signed-in
+ * browser. The origin rule is the REST one: Origin, else Referer's origin, must be the service's
+ * own or in CORS_ORIGINS when either is sent (an unparsable Referer counts as the foreign `null`).
  */
 @Injectable()
 export class StreamAuthService {
   constructor(
     private readonly tickets: SseTicketService,
-    private readonly tokens: TokenStorage,
+    private readonly sessions: SessionTokenManager,
     private readonly authors: AuthorRepository,
-    private readonly cookies: SessionCookieService,
     private readonly origins: OriginPolicy,
   ) {}
 
@@ -38,32 +36,31 @@ export class StreamAuthService {
     if (origin !== undefined && !this.origins.allows(origin, req)) {
       throw new ForbiddenException(`Origin ${origin} is not allowed`);
     }
-    const identity = await this.identify(req);
-    const author = identity && (await this.authors.findById(identity.userId));
-    if (!identity || !author || author.bannedAt !== null) {
+    const identity = req.query.ticket === undefined ? identityOf(req.auth) : await this.redeem(req);
+    if (!identity) {
       throw new UnauthorizedException('A valid ticket, session cookie or bearer token is required');
     }
     return identity;
   }
 
-  private async identify(req: Request): Promise<StreamIdentity | null> {
+  private async redeem(req: Request): Promise<StreamIdentity | null> {
     const ticket = req.query.ticket;
-    if (ticket !== undefined) {
-      if (typeof ticket !== 'string') return null;
-      const claim = await this.tickets.redeem(ticket, req.ip ?? null);
-      const session = claim && (await this.tokens.findSession(claim.userId, claim.jti));
-      return session
-        ? { userId: session.userId, jti: session.jti, expiresAt: session.expiresAt }
-        : null;
-    }
-    const token = this.cookies.read(req) ?? BEARER.exec(req.get('authorization') ?? '')?.[1];
-    if (!token) return null;
-    const session = await this.tokens.verifySession(token);
+    if (typeof ticket !== 'string') return null;
+    const claim = await this.tickets.redeem(ticket, req.ip ?? null);
+    const session = claim && (await this.sessions.findSession(claim.userId, claim.jti));
     if (!session) return null;
-    return {
-      userId: session.userId,
-      jti: session.jti,
-      expiresAt: Math.min(session.claims.exp, session.expiresAt),
-    };
+    const author = await this.authors.findById(session.userId);
+    if (!author || author.bannedAt !== null) return null;
+    return { userId: session.userId, jti: session.jti, expiresAt: session.expiresAt };
   }
+}
+
+function identityOf(auth: AuthContext | undefined): StreamIdentity | null {
+  if (!auth) return null;
+  const { session } = auth;
+  return {
+    userId: session.userId,
+    jti: session.jti,
+    expiresAt: Math.min(session.claims.exp, session.expiresAt),
+  };
 }

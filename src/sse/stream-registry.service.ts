@@ -6,11 +6,10 @@ import {
   Logger,
   type OnModuleInit,
 } from '@nestjs/common';
-import { Counter, Gauge } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { REDIS_STORE, type RedisStore, type Subscription } from '../infra/redis/redis-store';
-import { MetricsService } from '../metrics/metrics.service';
 import { SESSION_REVOKED_CHANNEL } from '../tokens/session-token.service';
+import { StreamMetrics } from './stream-metrics.service';
 
 /** Why a stream ends from the server side; each but `expired` is announced to the client first. */
 export type CloseReason = 'session_revoked' | 'reconnect' | 'expired';
@@ -40,49 +39,12 @@ export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
   private revocations?: Subscription;
   private shuttingDown = false;
 
-  readonly delivered: Counter;
-  readonly dropped: Counter;
-  readonly replays: Counter;
-
   constructor(
     @Inject(REDIS_STORE) private readonly store: RedisStore,
     private readonly config: AppConfig,
-    metrics: MetricsService,
+    metrics: StreamMetrics,
   ) {
-    const registers = [metrics.registry];
-    const streams = this.streams;
-    const maxPerUser = () => this.maxPerUser();
-    new Gauge({
-      name: 'tessera_sse_open_streams',
-      help: 'SSE streams open on this instance',
-      registers,
-      collect(this: Gauge) {
-        this.set(streams.size);
-      },
-    });
-    new Gauge({
-      name: 'tessera_sse_streams_per_user_max',
-      help: 'The most SSE streams one user has open on this instance',
-      registers,
-      collect(this: Gauge) {
-        this.set(maxPerUser());
-      },
-    });
-    this.delivered = new Counter({
-      name: 'tessera_sse_events_delivered_total',
-      help: 'Events written to SSE streams (heartbeats not counted)',
-      registers,
-    });
-    this.dropped = new Counter({
-      name: 'tessera_sse_events_dropped_total',
-      help: 'Messages on notification channels dropped because they were not valid JSON',
-      registers,
-    });
-    this.replays = new Counter({
-      name: 'tessera_sse_replays_total',
-      help: 'Reconnections with Last-Event-ID that replayed stored notifications',
-      registers,
-    });
+    metrics.observe({ count: () => this.streams.size, maxPerUser: () => this.maxPerUser() });
   }
 
   async onModuleInit(): Promise<void> {

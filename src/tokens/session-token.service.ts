@@ -46,7 +46,7 @@ export type SessionReuseListener = (reuse: SessionReuse) => void | Promise<void>
 export const sessionKey = (userId: number | string, jti: string) => `session:${userId}:${jti}`;
 export const userSessionsKey = (userId: number | string) => `user_sessions:${userId}`;
 /** Left by a rotation under the old session's id, until the old token would have expired. */
-export const sessionSuccessorKey = (userId: number | string, jti: string) =>
+const sessionSuccessorKey = (userId: number | string, jti: string) =>
   `session_successor:${userId}:${jti}`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 

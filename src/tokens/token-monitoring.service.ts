@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_STORE, type RedisStore, type StoreMemoryUsage } from '../infra/redis/redis-store';
 
-/** The token key families of SPEC section 2, by the pattern their keys match. */
+/** The token key families (README, "Tokens"), by the pattern their keys match. */
 const TOKEN_TYPES = {
   session: 'session:*',
   verification: 'verification:*',

@@ -4,7 +4,6 @@ import { JwtCodec } from './jwt-codec.service';
 import { OAuthTokenManager } from './oauth-token.service';
 import { SessionTokenManager } from './session-token.service';
 import { TokenMonitoring } from './token-monitoring.service';
-import { TokenStorage } from './token-storage.service';
 import { VerificationTokenManager } from './verification-token.service';
 
 const SERVICES = [
@@ -14,8 +13,8 @@ const SERVICES = [
   OAuthTokenManager,
   BatchTokenOperations,
   TokenMonitoring,
-  TokenStorage,
 ];
 
+/** Sessions, verification and provider tokens, and the JWT codec they share (README, "Tokens"). */
 @Module({ providers: SERVICES, exports: SERVICES })
 export class TokensModule {}

@@ -2,11 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { REDIS_STORE, type RedisStore } from '../infra/redis/redis-store';
 
-export const VERIFICATION_TYPES = [
-  'email_verification',
-  'phone_verification',
-  'password_reset',
-] as const;
+const VERIFICATION_TYPES = ['email_verification', 'phone_verification', 'password_reset'] as const;
 
 export type VerificationType = (typeof VERIFICATION_TYPES)[number];
 

@@ -5,7 +5,7 @@ import { login, registerAuthor, sessionCookie, type SignedIn } from '../support/
 import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
- * Bad input on every /auth route that takes any (SPEC section 3): each case must be refused with a
+ * Bad input on every /auth route that takes any (README, "Endpoints so far"): each case must be refused with a
  * 4xx in Nest's error shape that names the problem, leak nothing (stack, SQL, token, secret) and
  * change nothing. The GraphQL side is covered briefly at the end.
  */
@@ -33,7 +33,7 @@ interface Case {
   body?: FromAuthor<Json>;
   /** Sent as is, for bodies that are not (valid) JSON. */
   raw?: { type: string; text: FromAuthor<string> };
-  /** Several only where SPEC leaves the choice open (a body that is not JSON: 400 or 415). */
+  /** Several only where the contract leaves the choice open (a body that is not JSON: 400 or 415). */
   status: number | number[];
   message: RegExp;
 }

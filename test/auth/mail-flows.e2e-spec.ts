@@ -51,7 +51,7 @@ describe('mail flows over real SMTP', () => {
     );
     const tokens = [...(mail.text ?? '').matchAll(pattern)].map((match) => match[1]);
     expect(tokens).toHaveLength(1);
-    // An opaque url-safe token of at least 128 bits (SPEC section 2).
+    // An opaque url-safe token of at least 128 bits (README, "Tokens").
     expect(tokens[0].length).toBeGreaterThanOrEqual(22);
     return tokens[0];
   }

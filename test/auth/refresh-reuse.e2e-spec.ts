@@ -1,6 +1,6 @@
 import type { Test } from 'supertest';
 import { DataSource } from 'typeorm';
-import { TokenStorage } from '../../src/tokens/token-storage.service';
+import { SessionTokenManager } from '../../src/tokens/session-token.service';
 import { registerAuthor, sessionCookie } from '../support/auth';
 import { closeAllStreams, openRawStream } from '../support/sse-client';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -132,7 +132,7 @@ describe('refresh token reuse detection', () => {
         expect(event.ip).toMatch(/127\.0\.0\.1/);
         expect(event.user_agent).toBe(USER_AGENT);
         // Nothing was issued to the replay: the author has no session left, and one event.
-        expect(await t.app.get(TokenStorage).listSessions(a.authorId)).toEqual([]);
+        expect(await t.app.get(SessionTokenManager).listSessions(a.authorId)).toEqual([]);
         expect(await reuseEvents(a.authorId)).toHaveLength(1);
       },
     );
@@ -177,6 +177,6 @@ describe('refresh token reuse detection', () => {
       author_id: a.authorId,
       data: { session_id: jtiOf(a.token), revoked: [jtiOf(b.token)] },
     });
-    expect(await t.app.get(TokenStorage).listSessions(a.authorId)).toEqual([]);
+    expect(await t.app.get(SessionTokenManager).listSessions(a.authorId)).toEqual([]);
   });
 });

@@ -443,7 +443,7 @@ describeInChromium('Browser: httpOnly cookie and cross-origin SSE (issue #7)', (
       return () => page.evaluate(() => (globalThis as unknown as InPage).statuses);
     }
 
-    /** SPEC section 5: at shutdown every stream gets `reconnect` first, rather than being cut. */
+    /** README, "Real-time notifications": at shutdown every stream gets `reconnect` first, rather than being cut. */
     async function expectToldToReconnect(log: StreamLog): Promise<void> {
       await waitFor(() => log.parsed().some((message) => message.type === 'reconnect'), {
         timeoutMs: 1_000,

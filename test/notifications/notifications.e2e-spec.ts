@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import {
   type NewNotification,
   NotificationRepository,
-} from '../../src/infra/database/repositories/notification.repository';
+} from '../../src/infra/database/tables/notification.repository';
 import { REDIS_STORE, type RedisStore, type Subscription } from '../../src/infra/redis/redis-store';
 import { toWire } from '../../src/notifications/notification-channels';
 import { NotifyService } from '../../src/notifications/notify.service';
@@ -14,7 +14,7 @@ import { waitFor } from '../support/wait-for';
 import { dataOf, errorCode } from '../support/graphql';
 
 // Issue #6, notifications: created from follows and shouts, stored, published on the user's Redis
-// channels (SPEC section 5), read and marked seen over GraphQL (SPEC section 4).
+// channels (README, "Real-time notifications"), read and marked seen over GraphQL.
 
 const NOTIFICATION = 'id type action entity payload createdAt seenAt';
 const NOTIFICATIONS = `query Notifications($first: Int, $after: String, $unseenOnly: Boolean) {

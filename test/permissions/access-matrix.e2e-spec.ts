@@ -5,9 +5,9 @@ import { DataSource } from 'typeorm';
 import { PhoneVerificationService } from '../../src/auth/phone-verification.service';
 import { SmsSender } from '../../src/infra/sms/sms.service';
 import { NotifyService } from '../../src/notifications/notify.service';
-import { AdminBootstrapService } from '../../src/permissions/admin-bootstrap.service';
+import { AdminBootstrapService } from '../../src/admin/admin-bootstrap.service';
 import { FollowsService } from '../../src/publishing/follows.service';
-import { TokenStorage } from '../../src/tokens/token-storage.service';
+import { SessionTokenManager } from '../../src/tokens/session-token.service';
 import { accessTable } from '../support/access-table';
 import { login, newRegistration, registerAuthor } from '../support/auth';
 import { startTestApp, type TestApp } from '../support/test-app';
@@ -325,7 +325,8 @@ describe('access matrix (operation × caller)', () => {
       },
       unchanged: async (a) => {
         // No session was issued to the banned author.
-        if (a.authorId) expect(await t.app.get(TokenStorage).listSessions(a.authorId)).toEqual([]);
+        if (a.authorId)
+          expect(await t.app.get(SessionTokenManager).listSessions(a.authorId)).toEqual([]);
       },
     }),
     row<{ next: string }>({
@@ -745,7 +746,7 @@ describe('access matrix (operation × caller)', () => {
       permission: 'admin',
       send: (a) => gql('query { roles { id permissions } }', {}, a),
       succeeded: (res) => {
-        // SPEC section 6.
+        // README, "Roles and permissions".
         expect(dataOf(res).roles).toEqual(
           expect.arrayContaining([
             { id: 'user', permissions: ['read', 'write'] },
@@ -963,7 +964,7 @@ describe('access matrix (operation × caller)', () => {
     }),
   ];
 
-  /** Refused the way SPEC section 6 says: 401/403 over REST, UNAUTHENTICATED/FORBIDDEN in GraphQL. */
+  /** Refused the way the README ("Roles and permissions") says: 401/403 over REST, UNAUTHENTICATED/FORBIDDEN in GraphQL. */
   function expectOutcome(r: Row, res: Response, outcome: Outcome): void {
     if (r.api === 'REST') {
       if (outcome === 'ok') {
@@ -1004,7 +1005,7 @@ describe('access matrix (operation × caller)', () => {
   // --- the callers and the matrix itself -----------------------------------------------------
 
   describe('the callers', () => {
-    it('user, moderator and admin hold exactly the permissions of their role (SPEC section 6)', async () => {
+    it('user, moderator and admin hold exactly the permissions of their role (README, "Roles and permissions")', async () => {
       expect(await permissionsOf(shared.user.token!)).toEqual(['read', 'write']);
       expect(await permissionsOf(shared.moderator.token!)).toEqual(['moderate', 'read', 'write']);
       expect(await permissionsOf(shared.admin.token!)).toEqual([
@@ -1017,7 +1018,9 @@ describe('access matrix (operation × caller)', () => {
 
     it('the banned token worked before the ban, which revoked its sessions and closed sign-in', async () => {
       expect(bannedProfileBeforeBan).toBe(200);
-      expect(await t.app.get(TokenStorage).listSessions(shared.banned.authorId!)).toEqual([]);
+      expect(await t.app.get(SessionTokenManager).listSessions(shared.banned.authorId!)).toEqual(
+        [],
+      );
       const res = await t
         .http()
         .post('/auth/login')

@@ -66,7 +66,7 @@ describe('access table (who can reach what)', () => {
 
   // Spot checks against the README (endpoints, GraphQL, roles), so that a snapshot accepted with `-u` cannot
   // quietly open what the contract closes.
-  it('gives the handlers the SPEC names the access it names', () => {
+  it('gives the handlers the README names the access it names', () => {
     expect(accessOf(rows, 'GraphQL Mutation unpublishShout')?.access).toBe('permission:moderate');
     expect(accessOf(rows, 'GraphQL Mutation createShout')?.access).toBe('permission:write');
     for (const login of ['REST POST /auth/login', 'GraphQL Mutation login']) {

@@ -4,7 +4,7 @@ import request, { type Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/load-config';
-import { AdminBootstrapService } from '../../src/permissions/admin-bootstrap.service';
+import { AdminBootstrapService } from '../../src/admin/admin-bootstrap.service';
 import { PermissionsService } from '../../src/permissions/permissions.service';
 import { login, newRegistration, registerAuthor, type SignedIn } from '../support/auth';
 import { SERVICES, startTestApp, type TestApp } from '../support/test-app';

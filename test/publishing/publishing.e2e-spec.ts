@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DomainEvents, type DomainEventMap } from '../../src/events/domain-events.service';
 import { encodeCursor } from '../../src/graphql/pagination';
-import { AdminBootstrapService } from '../../src/permissions/admin-bootstrap.service';
+import { AdminBootstrapService } from '../../src/admin/admin-bootstrap.service';
 import { login, newRegistration, registerAuthor, type SignedIn } from '../support/auth';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';

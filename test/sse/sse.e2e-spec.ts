@@ -3,9 +3,9 @@ import { request as httpRequest, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
-import { NotificationRepository } from '../../src/infra/database/repositories/notification.repository';
+import { NotificationRepository } from '../../src/infra/database/tables/notification.repository';
 import { REDIS_STORE, type RedisStore } from '../../src/infra/redis/redis-store';
-import type { Notification } from '../../src/notifications/notification.entity';
+import type { Notification } from '../../src/infra/database/tables/notification.entity';
 import { NotifyService } from '../../src/notifications/notify.service';
 import { login, registerAuthor, type SignedIn } from '../support/auth';
 import {
@@ -381,12 +381,13 @@ describe('SSE notification stream', () => {
 
         const stale = await openRawStream(streamUrl(t, { ticket }), { cookie: author.cookie });
         await expectJsonError(stale, 401);
-        // A forged cookie in front of a valid bearer token decides too.
-        const forgedCookie = await openRawStream(streamUrl(t), {
-          cookie: `${t.config.cookie.name}=not.a.token`,
-          bearer: bearer.token,
+        // Without a ticket the rule of every route applies: a bearer header decides over the
+        // cookie, so a forged one is refused rather than replaced by the valid cookie.
+        const forgedBearer = await openRawStream(streamUrl(t), {
+          cookie: author.cookie,
+          bearer: 'not.a.token',
         });
-        await expectJsonError(forgedCookie, 401);
+        await expectJsonError(forgedBearer, 401);
         // Control: the cookie alone is accepted.
         expect((await openRawStream(streamUrl(t), { cookie: author.cookie })).status).toBe(200);
       });

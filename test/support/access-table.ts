@@ -3,7 +3,7 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { ACCESS_KEY, type Access, describeAccess } from '../../src/permissions/access.decorator';
-import { RATE_LIMITS_KEY } from '../../src/rate-limit/rate-limit.decorator';
+import { RATE_LIMITS_KEY } from '../../src/rate-limit/rate-limit.guard';
 
 // Metadata keys of @nestjs/graphql (graphql.constants.js, not part of its public exports).
 const RESOLVER_TYPE_METADATA = 'graphql:resolver_type';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { NewAuthor } from '../../src/infra/database/repositories/author.repository';
+import type { NewAuthor } from '../../src/infra/database/tables/author.repository';
 
 function unique(): string {
   return randomBytes(5).toString('hex');

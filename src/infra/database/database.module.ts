@@ -6,14 +6,14 @@ import { DatabaseHealthIndicator } from './database.health';
 import { buildDataSourceOptions } from './data-source-options';
 import { ENTITIES } from './entities';
 import { PostgresServer } from './postgres-server.service';
-import { AuditEventRepository } from './repositories/audit-event.repository';
-import { AuthorRoleRepository } from './repositories/author-role.repository';
-import { AuthorRepository } from './repositories/author.repository';
-import { OAuthAccountRepository } from './repositories/oauth-account.repository';
-import { FollowerRepository } from './repositories/follower.repository';
-import { NotificationRepository } from './repositories/notification.repository';
-import { RoleRepository } from './repositories/role.repository';
-import { ShoutRepository } from './repositories/shout.repository';
+import { AuditEventRepository } from './tables/audit-event.repository';
+import { AuthorRoleRepository } from './tables/author-role.repository';
+import { AuthorRepository } from './tables/author.repository';
+import { OAuthAccountRepository } from './tables/oauth-account.repository';
+import { FollowerRepository } from './tables/follower.repository';
+import { NotificationRepository } from './tables/notification.repository';
+import { RoleRepository } from './tables/role.repository';
+import { ShoutRepository } from './tables/shout.repository';
 
 const REPOSITORIES = [
   AuthorRepository,

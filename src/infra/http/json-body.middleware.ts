@@ -1,7 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import { json, type NextFunction, type Request, type Response } from 'express';
 
-export const BODY_LIMIT = '100kb';
+const BODY_LIMIT = '100kb';
 
 /**
  * How deeply untrusted JSON may nest. No request this API takes goes past four levels; code

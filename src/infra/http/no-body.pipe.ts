@@ -1,8 +1,8 @@
 import { BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
 
 /**
- * For routes that take no body: any field sent is unknown, and unknown fields are refused (SPEC
- * section 3), as the validation pipe does for routes with a DTO. Use as `@Body(NoBodyPipe)`.
+ * For routes that take no body: any field sent is unknown, and unknown fields are refused (400),
+ * as the validation pipe does for routes with a DTO. Use as `@Body(NoBodyPipe)`.
  */
 @Injectable()
 export class NoBodyPipe implements PipeTransform {

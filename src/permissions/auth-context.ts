@@ -1,6 +1,6 @@
-import type { RolesAndPermissions } from '../infra/database/repositories/author-role.repository';
+import type { RolesAndPermissions } from '../infra/database/tables/author-role.repository';
 import type { VerifiedSession } from '../tokens/session-token.service';
-import type { Author } from './author.entity';
+import type { Author } from '../infra/database/tables/author.entity';
 
 /** Who made a request: set once per request by `AuthenticationMiddleware`, read by guards and handlers. */
 export interface AuthContext {

@@ -1,9 +1,9 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { Relation } from 'typeorm';
-import { Author } from '../auth/author.entity';
-import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
+import { Author } from './author.entity';
+import { epochSeconds } from './epoch-seconds.transformer';
 
-/** One notification to one author (SPEC section 5, seed format). */
+/** One notification to one author (seed format, README "Real-time notifications"). */
 @Entity('notification')
 @Index('notification_recipient_idx', ['recipientId', 'id'])
 export class Notification {

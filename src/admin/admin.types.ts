@@ -4,10 +4,10 @@ import {
   AUDIT_EVENT_TYPES,
   type AuditEvent,
   type AuditEventType as AuditEventName,
-} from '../audit/audit-event.entity';
+} from '../infra/database/tables/audit-event.entity';
 import { Connection, PageArgs } from '../graphql/pagination';
 import type { ManagedAuthor } from './role-management.service';
-import type { Role } from './role.entity';
+import type { Role } from '../infra/database/tables/role.entity';
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 

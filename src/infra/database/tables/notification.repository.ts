@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Notification } from '../../../notifications/notification.entity';
-import { nowSeconds } from '../epoch-seconds.transformer';
+import { Notification } from './notification.entity';
+import { nowSeconds } from './epoch-seconds.transformer';
 
 export interface NewNotification {
   recipientId: number;

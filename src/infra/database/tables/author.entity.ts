@@ -1,6 +1,5 @@
-import { Column, Entity, Index, OneToMany, PrimaryGeneratedColumn, type Relation } from 'typeorm';
-import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
-import { AuthorRole } from '../permissions/author-role.entity';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { epochSeconds } from './epoch-seconds.transformer';
 
 @Entity('author')
 export class Author {
@@ -47,7 +46,4 @@ export class Author {
 
   @Column({ name: 'last_seen', type: 'bigint', nullable: true, transformer: epochSeconds })
   lastSeen: number | null;
-
-  @OneToMany(() => AuthorRole, (authorRole) => authorRole.author)
-  roles?: Relation<AuthorRole[]>;
 }

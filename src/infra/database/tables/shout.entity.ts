@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { Relation } from 'typeorm';
-import { Author } from '../auth/author.entity';
-import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
+import { Author } from './author.entity';
+import { epochSeconds } from './epoch-seconds.transformer';
 
 /** A post. Visible to everyone while published; once unpublished only to its author and moderators. */
 @Entity('shout')

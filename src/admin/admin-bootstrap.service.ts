@@ -1,16 +1,14 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import type { Author } from '../auth/author.entity';
+import type { Author } from '../infra/database/tables/author.entity';
 import { normalizeEmail } from '../auth/email-address';
 import { PasswordService } from '../auth/password.service';
 import { SlugService } from '../auth/slug.service';
 import { AppConfig } from '../config/app-config';
-import {
-  ADMIN_ROLE,
-  AuthorRoleRepository,
-} from '../infra/database/repositories/author-role.repository';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
-import { PermissionsService } from './permissions.service';
+import { ADMIN_ROLE } from '../infra/database/tables/active-admins.lock';
+import { AuthorRoleRepository } from '../infra/database/tables/author-role.repository';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
+import { PermissionsService } from '../permissions/permissions.service';
 
 export interface AdminSetup {
   author: Author;

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { Relation } from 'typeorm';
-import { Author } from '../auth/author.entity';
-import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
+import { Author } from './author.entity';
+import { epochSeconds } from './epoch-seconds.transformer';
 
 /**
  * The audit event types. `session_reuse_detected`: a session token that refresh had rotated away

@@ -7,8 +7,8 @@ import {
   PrimaryColumn,
   type Relation,
 } from 'typeorm';
-import { Author } from '../auth/author.entity';
-import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
+import { Author } from './author.entity';
+import { epochSeconds } from './epoch-seconds.transformer';
 import { Role } from './role.entity';
 
 @Entity('author_role')
@@ -26,7 +26,7 @@ export class AuthorRole {
   @Column({ name: 'granted_by', type: 'integer', nullable: true })
   grantedBy: number | null;
 
-  @ManyToOne(() => Author, (author) => author.roles, { onDelete: 'CASCADE' })
+  @ManyToOne(() => Author, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'author_id', foreignKeyConstraintName: 'author_role_author_id_fkey' })
   author?: Relation<Author>;
 

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import { httpContextOf } from '../infra/http/http-context';
+import { httpContextOf } from './http-context';
 
 /** The client's address (as Express sees it under TRUST_PROXY) and user agent, for sessions and the audit log. */
 export interface ClientInfo {

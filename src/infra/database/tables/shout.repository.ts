@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Shout } from '../../../publishing/shout.entity';
-import { nowSeconds } from '../epoch-seconds.transformer';
+import { Shout } from './shout.entity';
+import { nowSeconds } from './epoch-seconds.transformer';
 
 export interface ShoutVisibility {
   /** The viewer, whose own unpublished shouts stay visible to them. */

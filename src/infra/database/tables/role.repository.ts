@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Role } from '../../../permissions/role.entity';
+import { Role } from './role.entity';
 
 @Injectable()
 export class RoleRepository {

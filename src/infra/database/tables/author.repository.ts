@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Author } from '../../../auth/author.entity';
-import { AuthorRole } from '../../../permissions/author-role.entity';
-import { translateDuplicates } from '../duplicate-key.error';
-import { nowSeconds } from '../epoch-seconds.transformer';
+import { lockActiveAdmins } from './active-admins.lock';
+import { Author } from './author.entity';
+import { AuthorRole } from './author-role.entity';
+import { translateDuplicates } from './duplicate-key.error';
+import { nowSeconds } from './epoch-seconds.transformer';
 
 export interface NewAuthor {
   /** Normalized (src/auth/email-address.ts). */
@@ -22,6 +23,8 @@ export interface AuthorSearch {
   afterId?: number;
   limit: number;
 }
+
+export type BanResult = 'banned' | 'already_banned' | 'last_admin' | 'not_found';
 
 export type ProfileChanges = Partial<Pick<Author, 'name' | 'slug' | 'bio' | 'pic'>>;
 
@@ -117,7 +120,21 @@ export class AuthorRepository {
     await this.authors.update({ id }, { phone, phoneVerified: true, updatedAt: nowSeconds() });
   }
 
-  async setUnbanned(id: number): Promise<boolean> {
+  /** Sets `banned_at`, refusing to ban the last active admin (under the lock that role removal takes). */
+  ban(id: number): Promise<BanResult> {
+    return this.authors.manager.transaction(async (manager) => {
+      const admins = await lockActiveAdmins(manager);
+      if (admins.length === 1 && admins[0] === id) return 'last_admin';
+      const author = await manager.findOneBy(Author, { id });
+      if (!author) return 'not_found';
+      if (author.bannedAt !== null) return 'already_banned';
+      await manager.update(Author, { id }, { bannedAt: nowSeconds() });
+      return 'banned';
+    });
+  }
+
+  /** Clears `banned_at`; false when the author was not banned. */
+  async unban(id: number): Promise<boolean> {
     const result = await this.authors
       .createQueryBuilder()
       .update(Author)

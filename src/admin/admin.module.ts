@@ -1,18 +1,19 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
+import { AccessModule } from '../permissions/access.module';
 import { TokensModule } from '../tokens/tokens.module';
-import { AccessModule } from './access.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { AdminResolver } from './admin.resolver';
 import { RoleManagementService } from './role-management.service';
 
 /**
- * Roles and permissions (SPEC section 6): the access guard (AccessModule), admin role management
- * over GraphQL, and the first admin.
+ * What admins do to other authors (README, "Roles and permissions"): roles, bans, revoking
+ * sessions, reading the audit log over GraphQL; and the first admin (`npm run cli -- create-admin`).
  */
 @Module({
-  imports: [AccessModule, AuthModule, TokensModule],
+  imports: [AccessModule, AuditModule, AuthModule, TokensModule],
   providers: [RoleManagementService, AdminResolver, AdminBootstrapService],
   exports: [AdminBootstrapService],
 })
-export class PermissionsModule {}
+export class AdminModule {}

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Author } from '../../../auth/author.entity';
-import { Follower } from '../../../publishing/follower.entity';
+import { Author } from './author.entity';
+import { Follower } from './follower.entity';
 
 @Injectable()
 export class FollowerRepository {

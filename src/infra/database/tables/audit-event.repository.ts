@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { AuditEvent, type AuditEventType } from '../../../audit/audit-event.entity';
-import { nowSeconds } from '../epoch-seconds.transformer';
+import { AuditEvent, type AuditEventType } from './audit-event.entity';
+import { nowSeconds } from './epoch-seconds.transformer';
 
 export interface NewAuditEvent {
   type: AuditEventType;

@@ -5,16 +5,16 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
-import type { AuditEvent, AuditEventType } from '../audit/audit-event.entity';
-import type { Author } from '../auth/author.entity';
-import type { ClientInfo } from '../auth/client-info.decorator';
+import type { AuditEvent, AuditEventType } from '../infra/database/tables/audit-event.entity';
+import type { Author } from '../infra/database/tables/author.entity';
+import type { ClientInfo } from '../infra/http/client-info.decorator';
 import { fetchPage, type Page, type PageArgs } from '../graphql/pagination';
-import { AuthorRoleRepository } from '../infra/database/repositories/author-role.repository';
-import { AuthorRepository } from '../infra/database/repositories/author.repository';
-import { RoleRepository } from '../infra/database/repositories/role.repository';
-import type { Role } from './role.entity';
-import { TokenStorage } from '../tokens/token-storage.service';
-import { PermissionsService } from './permissions.service';
+import { AuthorRoleRepository } from '../infra/database/tables/author-role.repository';
+import { AuthorRepository } from '../infra/database/tables/author.repository';
+import { RoleRepository } from '../infra/database/tables/role.repository';
+import type { Role } from '../infra/database/tables/role.entity';
+import { SessionTokenManager } from '../tokens/session-token.service';
+import { PermissionsService } from '../permissions/permissions.service';
 
 /** An author as admins see them. */
 export interface ManagedAuthor {
@@ -30,7 +30,7 @@ export class RoleManagementService {
     private readonly authorRoles: AuthorRoleRepository,
     private readonly roles: RoleRepository,
     private readonly permissions: PermissionsService,
-    private readonly tokens: TokenStorage,
+    private readonly sessions: SessionTokenManager,
     private readonly audit: AuditService,
   ) {}
 
@@ -88,11 +88,11 @@ export class RoleManagementService {
   /** Bans an author: they cannot sign in, and every session of theirs ends now. */
   async ban(actor: Author, authorId: number, reason: string | undefined, client: ClientInfo) {
     if (actor.id === authorId) throw new BadRequestException('You cannot ban yourself');
-    const result = await this.authorRoles.ban(authorId);
+    const result = await this.authors.ban(authorId);
     if (result === 'not_found') throw new NotFoundException('Author not found');
     if (result === 'last_admin') throw new ConflictException('The last admin cannot be banned');
     if (result === 'banned') {
-      const revoked = await this.tokens.revokeUserSessions(authorId);
+      const revoked = await this.sessions.revokeUserSessions(authorId);
       await this.permissions.invalidate(authorId);
       await this.audit.record('author_banned', {
         authorId,
@@ -105,7 +105,7 @@ export class RoleManagementService {
 
   async unban(actor: Author, authorId: number, client: ClientInfo) {
     await this.existing(authorId);
-    if (await this.authors.setUnbanned(authorId)) {
+    if (await this.authors.unban(authorId)) {
       await this.audit.record('author_unbanned', { authorId, client, data: { by: actor.id } });
     }
     return this.managed(await this.existing(authorId));
@@ -113,7 +113,7 @@ export class RoleManagementService {
 
   async revokeSessions(actor: Author, authorId: number, client: ClientInfo): Promise<number> {
     await this.existing(authorId);
-    const revoked = await this.tokens.revokeUserSessions(authorId);
+    const revoked = await this.sessions.revokeUserSessions(authorId);
     await this.audit.record('session_revoked', {
       authorId,
       client,

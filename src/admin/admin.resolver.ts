@@ -1,8 +1,8 @@
 import { Args, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
-import type { Author } from '../auth/author.entity';
-import { Client, type ClientInfo } from '../auth/client-info.decorator';
+import type { Author } from '../infra/database/tables/author.entity';
+import { Client, type ClientInfo } from '../infra/http/client-info.decorator';
 import { TokenMonitoring } from '../tokens/token-monitoring.service';
-import { AdminRequired, CurrentUser } from './access.decorator';
+import { AdminRequired, CurrentUser } from '../permissions/access.decorator';
 import {
   AdminAuthorConnection,
   AdminAuthorType,
@@ -17,7 +17,7 @@ import {
 } from './admin.types';
 import { RoleManagementService } from './role-management.service';
 
-/** Admin-only operations of SPEC section 4. */
+/** Admin-only GraphQL operations (README, "Roles and permissions"). */
 @Resolver()
 @AdminRequired()
 export class AdminResolver {

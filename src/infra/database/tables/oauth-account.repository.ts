@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { OAuthAccount } from '../../../oauth/oauth-account.entity';
+import { OAuthAccount } from './oauth-account.entity';
 
 @Injectable()
 export class OAuthAccountRepository {

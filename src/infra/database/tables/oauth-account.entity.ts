@@ -7,8 +7,8 @@ import {
   Unique,
   type Relation,
 } from 'typeorm';
-import { Author } from '../auth/author.entity';
-import { epochSeconds } from '../infra/database/epoch-seconds.transformer';
+import { Author } from './author.entity';
+import { epochSeconds } from './epoch-seconds.transformer';
 
 /** An OAuth identity linked to an author; one per provider and author. */
 @Entity('oauth_account')

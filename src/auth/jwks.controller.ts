@@ -1,6 +1,6 @@
 import type { JsonWebKey } from 'node:crypto';
 import { Controller, Get, Header } from '@nestjs/common';
-import { JwtCodec } from './jwt-codec.service';
+import { JwtCodec } from '../tokens/jwt-codec.service';
 import { Public } from '../permissions/access.decorator';
 
 @Controller('.well-known')

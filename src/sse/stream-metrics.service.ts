@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { MetricsService } from '../metrics/metrics.service';
+
+/** What the stream gauges read from this instance's open streams. */
+export interface OpenStreams {
+  count(): number;
+  maxPerUser(): number;
+}
+
+/** The SSE rows of /metrics: open streams now, and what they delivered, dropped and replayed. */
+@Injectable()
+export class StreamMetrics {
+  readonly delivered: Counter;
+  readonly dropped: Counter;
+  readonly replays: Counter;
+  private open: OpenStreams = { count: () => 0, maxPerUser: () => 0 };
+
+  constructor(metrics: MetricsService) {
+    const registers = [metrics.registry];
+    const open = () => this.open;
+    new Gauge({
+      name: 'tessera_sse_open_streams',
+      help: 'SSE streams open on this instance',
+      registers,
+      collect(this: Gauge) {
+        this.set(open().count());
+      },
+    });
+    new Gauge({
+      name: 'tessera_sse_streams_per_user_max',
+      help: 'The most SSE streams one user has open on this instance',
+      registers,
+      collect(this: Gauge) {
+        this.set(open().maxPerUser());
+      },
+    });
+    this.delivered = new Counter({
+      name: 'tessera_sse_events_delivered_total',
+      help: 'Events written to SSE streams (heartbeats not counted)',
+      registers,
+    });
+    this.dropped = new Counter({
+      name: 'tessera_sse_events_dropped_total',
+      help: 'Messages on notification channels dropped because they were not valid JSON',
+      registers,
+    });
+    this.replays = new Counter({
+      name: 'tessera_sse_replays_total',
+      help: 'Reconnections with Last-Event-ID that replayed stored notifications',
+      registers,
+    });
+  }
+
+  /** Where the gauges read from: the registry of this instance's streams. */
+  observe(open: OpenStreams): void {
+    this.open = open;
+  }
+}
