@@ -14,6 +14,11 @@ export default defineConfig(
     },
   },
   {
+    // The dependency-cruiser config is CommonJS, as that tool reads it.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
+  },
+  {
     // Tests may use `any` for mocks and fixtures; it stays visible as a warning.
     files: ['test/**/*.ts', '**/*.spec.ts', '**/*.e2e-spec.ts'],
     rules: {
