@@ -169,19 +169,19 @@ describe('JWKS', () => {
     }
   });
 
-  it('publishes the public key for EdDSA, without private parts', async () => {
-    const { privateKey } = generateKeyPairSync('ed25519');
+  it('publishes the public key for ES256, without private parts', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const t = await startTestApp({
-      JWT_ALGORITHM: 'EdDSA',
+      JWT_ALGORITHM: 'ES256',
       JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     });
     try {
       const res = await t.http().get('/.well-known/jwks.json').expect(200);
       expect(res.body.keys).toHaveLength(1);
       expect(res.body.keys[0]).toMatchObject({
-        kty: 'OKP',
-        crv: 'Ed25519',
-        alg: 'EdDSA',
+        kty: 'EC',
+        crv: 'P-256',
+        alg: 'ES256',
         use: 'sig',
       });
       expect(res.body.keys[0].d).toBeUndefined();

@@ -1,7 +1,8 @@
 import type { OAuthProviderKey } from './environment.schema';
 
 export type NodeEnv = 'development' | 'production' | 'test';
-export type JwtAlgorithm = 'HS256' | 'RS256' | 'EdDSA';
+/** EdDSA is not offered: jsonwebtoken, under @nestjs/jwt, has none (README, "Tokens"). */
+export type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256';
 export type SameSite = 'lax' | 'strict' | 'none';
 
 /** `limit` requests per `windowSeconds`; the caller is then refused for one window. */
@@ -20,7 +21,8 @@ export type RateLimitName =
   | 'phoneUser'
   | 'ticketSession'
   | 'followAuthor'
-  | 'shoutAuthor';
+  | 'shoutAuthor'
+  | 'oauthStartIp';
 
 export interface OAuthProviderConfig {
   clientId: string;
@@ -77,6 +79,10 @@ export abstract class AppConfig {
     readonly callbackBaseUrl?: string;
     readonly providers: Readonly<Partial<Record<OAuthProviderKey, OAuthProviderConfig>>>;
     readonly telegramBotToken?: string;
+    /** Telegram's sign-in page (TELEGRAM_AUTHORIZATION_URL), for tests and proxies. */
+    readonly telegramAuthorizationUrl?: string;
+    /** TELEGRAM_AUTH_MAX_AGE_S: how old a Telegram login widget's `auth_date` may be, in seconds. */
+    readonly telegramMaxAgeS: number;
   };
   abstract readonly sse: {
     readonly heartbeatS: number;

@@ -87,8 +87,8 @@ export class EnvironmentVariables {
   JWT_SECRET?: string;
 
   @IsOptional()
-  @IsIn(['HS256', 'RS256', 'EdDSA'], { message: '$property must be one of HS256, RS256, EdDSA' })
-  JWT_ALGORITHM?: 'HS256' | 'RS256' | 'EdDSA';
+  @IsIn(['HS256', 'RS256', 'ES256'], { message: '$property must be one of HS256, RS256, ES256' })
+  JWT_ALGORITHM?: 'HS256' | 'RS256' | 'ES256';
 
   @IsOptional()
   @IsString()
@@ -182,8 +182,27 @@ export class EnvironmentVariables {
   TELEGRAM_BOT_TOKEN?: string;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: '$property must be a positive number of seconds' })
+  @Min(1, { message: '$property must be a positive number of seconds' })
+  TELEGRAM_AUTH_MAX_AGE_S?: number;
+
+  @IsOptional()
   @IsUrl(httpUrl, { message: '$property must be an http(s) URL' })
   OAUTH_CALLBACK_BASE_URL?: string;
+
+  @IsOptional()
+  @IsUrl(httpUrl, { message: '$property must be an http(s) URL' })
+  TELEGRAM_AUTHORIZATION_URL?: string;
+
+  /** The original platform's names for FACEBOOK_CLIENT_ID / FACEBOOK_CLIENT_SECRET. */
+  @IsOptional()
+  @IsString()
+  FACEBOOK_APP_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  FACEBOOK_APP_SECRET?: string;
 
   @IsOptional()
   @Transform(toInt)
@@ -284,6 +303,10 @@ export class EnvironmentVariables {
   @IsOptional()
   @Matches(RATE, RATE_MESSAGE)
   RATE_LIMIT_SHOUT_AUTHOR?: string;
+
+  @IsOptional()
+  @Matches(RATE, RATE_MESSAGE)
+  RATE_LIMIT_OAUTH_START_IP?: string;
 
   @IsOptional()
   @Matches(RATE, RATE_MESSAGE)

@@ -202,6 +202,48 @@ describe('loadConfig', () => {
     expect(Object.keys(config.oauth.providers)).toEqual(['GITHUB']);
   });
 
+  it('reads TELEGRAM_AUTH_MAX_AGE_S into oauth.telegramMaxAgeS, one day by default', () => {
+    expect(load({}).oauth.telegramMaxAgeS).toBe(86_400);
+    expect(load({ TELEGRAM_AUTH_MAX_AGE_S: '300' }).oauth.telegramMaxAgeS).toBe(300);
+    expect(load({ TELEGRAM_AUTH_MAX_AGE_S: '' }).oauth.telegramMaxAgeS).toBe(86_400);
+    for (const bad of ['0', '-5', '1.5', 'a day']) {
+      expect(refusal({ TELEGRAM_AUTH_MAX_AGE_S: bad })).toBe(
+        'Invalid configuration: TELEGRAM_AUTH_MAX_AGE_S must be a positive number of seconds',
+      );
+    }
+  });
+
+  it('offers HS256, RS256 and ES256, and refuses EdDSA and anything else', () => {
+    expect(load({}).jwt.algorithm).toBe('HS256');
+    for (const algorithm of ['RS256', 'ES256']) {
+      expect(load({ JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY: 'a key' }).jwt.algorithm).toBe(
+        algorithm,
+      );
+    }
+    for (const algorithm of ['EdDSA', 'none', 'hs256', 'ES384']) {
+      expect(refusal({ JWT_ALGORITHM: algorithm })).toBe(
+        'Invalid configuration: JWT_ALGORITHM must be one of HS256, RS256, ES256',
+      );
+    }
+    expect(refusal({ JWT_ALGORITHM: 'ES256' })).toBe(
+      'Invalid configuration: JWT_PRIVATE_KEY is required for ES256',
+    );
+  });
+
+  it("takes the original platform's FACEBOOK_APP_ID / FACEBOOK_APP_SECRET for Facebook, the new names first", () => {
+    expect(
+      load({ FACEBOOK_APP_ID: 'app', FACEBOOK_APP_SECRET: 'shh' }).oauth.providers.FACEBOOK,
+    ).toMatchObject({
+      clientId: 'app',
+      clientSecret: 'shh',
+    });
+    expect(
+      load({ FACEBOOK_CLIENT_ID: 'new', FACEBOOK_CLIENT_SECRET: 'new-shh', FACEBOOK_APP_ID: 'old' })
+        .oauth.providers.FACEBOOK,
+    ).toMatchObject({ clientId: 'new', clientSecret: 'new-shh' });
+    expect(load({ FACEBOOK_APP_ID: 'app' }).oauth.providers.FACEBOOK).toBeUndefined();
+  });
+
   it('treats empty values as unset', () => {
     expect(load({ PORT: '', DATABASE_URL: '' }).port).toBe(3000);
   });

@@ -86,6 +86,8 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
       callbackBaseUrl: env.OAUTH_CALLBACK_BASE_URL,
       providers: readProviders(raw),
       telegramBotToken: env.TELEGRAM_BOT_TOKEN,
+      telegramMaxAgeS: env.TELEGRAM_AUTH_MAX_AGE_S ?? 86_400,
+      telegramAuthorizationUrl: env.TELEGRAM_AUTHORIZATION_URL,
     },
     sse: {
       heartbeatS: env.SSE_HEARTBEAT_S ?? 15,
@@ -110,6 +112,7 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
       ticketSession: parseRate(env.RATE_LIMIT_TICKET_SESSION, '30/60'),
       followAuthor: parseRate(env.RATE_LIMIT_FOLLOW_AUTHOR, '30/60'),
       shoutAuthor: parseRate(env.RATE_LIMIT_SHOUT_AUTHOR, '10/60'),
+      oauthStartIp: parseRate(env.RATE_LIMIT_OAUTH_START_IP, '30/60'),
     },
     connect: {
       port: env.CONNECT_PORT ?? 3001,
@@ -221,8 +224,11 @@ function readProviders(
 ): Partial<Record<OAuthProviderKey, OAuthProviderConfig>> {
   const providers: Partial<Record<OAuthProviderKey, OAuthProviderConfig>> = {};
   for (const key of OAUTH_PROVIDERS) {
-    const clientId = raw[`${key}_CLIENT_ID`];
-    const clientSecret = raw[`${key}_CLIENT_SECRET`];
+    // Facebook also under the original platform's names (FACEBOOK_APP_ID / FACEBOOK_APP_SECRET).
+    const clientId =
+      raw[`${key}_CLIENT_ID`] || (key === 'FACEBOOK' ? raw.FACEBOOK_APP_ID : undefined);
+    const clientSecret =
+      raw[`${key}_CLIENT_SECRET`] || (key === 'FACEBOOK' ? raw.FACEBOOK_APP_SECRET : undefined);
     if (!clientId || !clientSecret) continue;
     providers[key] = {
       clientId,

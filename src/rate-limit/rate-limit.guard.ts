@@ -29,6 +29,7 @@ const TRACKERS: Record<Exclude<RateLimitName, EmailRateLimitName>, Tracker> = {
   ticketSession: bySession,
   followAuthor: byAuthor,
   shoutAuthor: byAuthor,
+  oauthStartIp: byIp,
 };
 
 const countedHere = (name: RateLimitName): name is keyof typeof TRACKERS => name in TRACKERS;

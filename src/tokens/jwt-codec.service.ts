@@ -1,20 +1,17 @@
 import {
   createHash,
-  createHmac,
   createPrivateKey,
   createPublicKey,
   createSecretKey,
-  sign as signBytes,
-  timingSafeEqual,
-  verify as verifyBytes,
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
 import { AppConfig, type JwtAlgorithm } from '../config/app-config';
 import { ConfigError } from '../config/load-config';
 
-/** The payload of a session JWT, exactly as signed (spec section 2). */
+/** The payload of a session JWT, exactly as signed (README, "Tokens"). */
 export type SessionClaims = {
   readonly user_id: number;
   readonly username: string;
@@ -38,53 +35,60 @@ export const CLOCK_SKEW_SECONDS = 5;
 
 const MIN_RSA_BITS = 2048;
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
+/**
+ * Header members that carry or point to a key (RFC 7515 §4.1). We never issue them and always take
+ * the key from our own list, so a token that has one is someone's attempt to choose its own key.
+ */
+const KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256'];
 
 /** What an asymmetric algorithm needs from a key, and how its JWK is reduced for RFC 7638. */
 const ASYMMETRIC = {
-  RS256: { keyType: 'rsa', digest: 'sha256', thumbprintMembers: ['e', 'kty', 'n'] },
-  EdDSA: { keyType: 'ed25519', digest: null, thumbprintMembers: ['crv', 'kty', 'x'] },
+  RS256: { keyType: 'rsa', curve: undefined, described: 'rsa keys', members: ['e', 'kty', 'n'] },
+  ES256: {
+    keyType: 'ec',
+    curve: 'prime256v1',
+    described: 'P-256 EC keys',
+    members: ['crv', 'kty', 'x', 'y'],
+  },
 } as const;
 
 type AsymmetricAlgorithm = keyof typeof ASYMMETRIC;
 
 /**
- * Signs and verifies session JWTs; the only place that does. Keys are turned into KeyObjects once,
- * here, because handing jsonwebtoken-style code a string secret re-derives the key on every call
- * (~0.4 ms per request, measured on this project's stack). Built on `node:crypto` directly: it is the fastest option
- * measured and leaves no library default (algorithm lists, lenient decoding) to get wrong.
+ * Signs and verifies session JWTs; the only place that does. The signature itself is
+ * `@nestjs/jwt` (jsonwebtoken); this class pins what the library leaves open and checks what it does
+ * not (README, "Tokens"). Keys become KeyObjects once, here: handed a string secret, jsonwebtoken
+ * re-derives the key on every call (~0.4 ms per verify). One JwtService per verification key, built
+ * at start, because the key is chosen by `kid` and the library takes one key per service.
  */
 @Injectable()
 export class JwtCodec {
   private readonly algorithm: JwtAlgorithm;
   private readonly lifetimeSeconds: number;
-  private readonly headerSegment: string;
-  private readonly signature: (signingInput: string) => string;
-  private readonly signatureMatches: (
-    header: Record<string, unknown>,
-    signingInput: string,
-    signatureSegment: string,
-  ) => boolean;
+  private readonly signer: JwtService;
+  /** HS256: the one secret, whatever the header says; RS256/ES256: the service of the header's `kid`. */
+  private readonly verifierFor: (kid: unknown) => JwtService | undefined;
   /** Public keys by `kid`: the signing key's own plus `JWT_PUBLIC_KEYS` (older keys, for rotation). */
-  private readonly verificationKeys = new Map<string, KeyObject>();
+  private readonly verifiers = new Map<string, JwtService>();
   private readonly publicJwks: JsonWebKey[] = [];
 
   constructor(config: AppConfig) {
     const { algorithm, secret, privateKey, publicKeys, expirationHours } = config.jwt;
     this.algorithm = algorithm;
     this.lifetimeSeconds = expirationHours * 3600;
+    // The algorithm list is what stops `alg: none` and key confusion inside the library; the header
+    // check in verifyCompact() refuses them before it is reached.
+    const verifyOptions = { algorithms: [algorithm], clockTolerance: CLOCK_SKEW_SECONDS };
 
     if (algorithm === 'HS256') {
       if (!secret) throw new ConfigError('Invalid configuration: JWT_SECRET is required for HS256');
-      const hmacKey = createSecretKey(Buffer.from(secret, 'utf8'));
-      this.headerSegment = encodeJson({ alg: algorithm, typ: 'JWT' });
-      this.signature = (signingInput) =>
-        createHmac('sha256', hmacKey).update(signingInput, 'latin1').digest('base64url');
-      this.signatureMatches = (_header, signingInput, signatureSegment) => {
-        // Comparing canonical encodings also refuses other spellings of the same signature bytes.
-        const expected = Buffer.from(this.signature(signingInput), 'latin1');
-        const actual = Buffer.from(signatureSegment, 'latin1');
-        return expected.length === actual.length && timingSafeEqual(expected, actual);
-      };
+      const hmac = new JwtService({
+        secret: createSecretKey(Buffer.from(secret, 'utf8')),
+        signOptions: { algorithm },
+        verifyOptions,
+      });
+      this.signer = hmac;
+      this.verifierFor = () => hmac;
       return;
     }
 
@@ -92,25 +96,17 @@ export class JwtCodec {
       throw new ConfigError(`Invalid configuration: JWT_PRIVATE_KEY is required for ${algorithm}`);
     }
     const signingKey = parseKey(algorithm, 'JWT_PRIVATE_KEY', () => createPrivateKey(privateKey));
-    const signingKid = this.addVerificationKey(algorithm, createPublicKey(signingKey));
+    const kid = this.addVerificationKey(algorithm, createPublicKey(signingKey), verifyOptions);
     for (const pem of publicKeys) {
-      this.addVerificationKey(
-        algorithm,
-        parseKey(algorithm, 'JWT_PUBLIC_KEYS', () => createPublicKey(pem)),
-      );
+      const key = parseKey(algorithm, 'JWT_PUBLIC_KEYS', () => createPublicKey(pem));
+      this.addVerificationKey(algorithm, key, verifyOptions);
     }
-    const { digest } = ASYMMETRIC[algorithm];
-    this.headerSegment = encodeJson({ alg: algorithm, typ: 'JWT', kid: signingKid });
-    this.signature = (signingInput) =>
-      signBytes(digest, Buffer.from(signingInput, 'latin1'), signingKey).toString('base64url');
-    this.signatureMatches = (header, signingInput, signatureSegment) => {
-      const key =
-        typeof header.kid === 'string' ? this.verificationKeys.get(header.kid) : undefined;
-      if (!key) return false;
-      const signature = Buffer.from(signatureSegment, 'base64url');
-      if (signature.toString('base64url') !== signatureSegment) return false;
-      return verifyBytes(digest, Buffer.from(signingInput, 'latin1'), key, signature);
-    };
+    this.signer = new JwtService({
+      privateKey: signingKey,
+      signOptions: { algorithm, keyid: kid },
+    });
+    this.verifierFor = (headerKid) =>
+      typeof headerKid === 'string' ? this.verifiers.get(headerKid) : undefined;
   }
 
   sign(
@@ -130,8 +126,7 @@ export class JwtCodec {
     if (!hasSessionShape(payload) || !Number.isSafeInteger(iat) || !(exp > iat)) {
       throw new Error('JwtCodec.sign: invalid claims or lifetime');
     }
-    const signingInput = `${this.headerSegment}.${encodeJson(payload)}`;
-    return `${signingInput}.${this.signature(signingInput)}`;
+    return this.signer.sign(payload);
   }
 
   /** The claims of a valid session JWT, or null. Never throws, whatever `token` is. */
@@ -149,21 +144,16 @@ export class JwtCodec {
     return { keys: this.publicJwks.map((jwk) => ({ ...jwk })) };
   }
 
+  /** Throws for anything jsonwebtoken refuses; verify() turns that into null. */
   private verifyCompact(token: string): SessionClaims | null {
-    const firstDot = token.indexOf('.');
-    const secondDot = token.indexOf('.', firstDot + 1);
-    if (firstDot < 0 || secondDot < 0 || token.indexOf('.', secondDot + 1) >= 0) return null;
-    const headerSegment = token.slice(0, firstDot);
-    const payloadSegment = token.slice(firstDot + 1, secondDot);
-    const signatureSegment = token.slice(secondDot + 1);
+    const segments = token.split('.');
     // An empty signature (`alg: none` style) or any non-base64url character fails here.
-    if (![headerSegment, payloadSegment, signatureSegment].every((s) => SEGMENT.test(s))) {
-      return null;
-    }
+    if (segments.length !== 3 || !segments.every((segment) => SEGMENT.test(segment))) return null;
+    const [headerSegment, , signatureSegment] = segments;
 
     const header = decodeJson(headerSegment);
     if (!header || header.alg !== this.algorithm) return null;
-    // `crit` names extensions (e.g. unencoded payloads) we do not implement, so we must refuse.
+    // `crit` names extensions (e.g. unencoded payloads) that jsonwebtoken ignores: we must refuse.
     if (header.crit !== undefined) return null;
     if (
       header.typ !== undefined &&
@@ -171,35 +161,48 @@ export class JwtCodec {
     ) {
       return null;
     }
+    if (KEY_HEADERS.some((name) => header[name] !== undefined)) return null;
+    // jsonwebtoken decodes RSA and ECDSA signatures leniently (spare bits of the last character);
+    // one token string per signature keeps a signed token from having other spellings.
+    if (Buffer.from(signatureSegment, 'base64url').toString('base64url') !== signatureSegment) {
+      return null;
+    }
+    const verifier = this.verifierFor(header.kid);
+    if (!verifier) return null;
 
-    const signingInput = token.slice(0, secondDot);
-    if (!this.signatureMatches(header, signingInput, signatureSegment)) return null;
-
-    const payload = decodeJson(payloadSegment);
-    if (!payload || !hasSessionShape(payload)) return null;
+    const payload: unknown = verifier.verify(token);
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
+    const claims = payload as Record<string, unknown>;
+    if (!hasSessionShape(claims)) return null;
+    // jsonwebtoken compares whole seconds and never looks at a future `iat`: checked to the
+    // millisecond here, with the same tolerance.
     const now = Date.now() / 1000;
-    if (now >= payload.exp + CLOCK_SKEW_SECONDS) return null;
-    if (payload.iat > now + CLOCK_SKEW_SECONDS) return null;
+    if (now >= claims.exp + CLOCK_SKEW_SECONDS) return null;
+    if (claims.iat > now + CLOCK_SKEW_SECONDS) return null;
     if (
-      payload.nbf !== undefined &&
-      !(typeof payload.nbf === 'number' && payload.nbf <= now + CLOCK_SKEW_SECONDS)
+      claims.nbf !== undefined &&
+      !(typeof claims.nbf === 'number' && claims.nbf <= now + CLOCK_SKEW_SECONDS)
     ) {
       return null;
     }
     return {
-      user_id: payload.user_id,
-      username: payload.username,
-      iat: payload.iat,
-      exp: payload.exp,
-      jti: payload.jti,
+      user_id: claims.user_id,
+      username: claims.username,
+      iat: claims.iat,
+      exp: claims.exp,
+      jti: claims.jti,
     };
   }
 
-  private addVerificationKey(algorithm: AsymmetricAlgorithm, key: KeyObject): string {
+  private addVerificationKey(
+    algorithm: AsymmetricAlgorithm,
+    key: KeyObject,
+    verifyOptions: { algorithms: JwtAlgorithm[]; clockTolerance: number },
+  ): string {
     const jwk = key.export({ format: 'jwk' });
     const kid = thumbprint(algorithm, jwk);
-    if (!this.verificationKeys.has(kid)) {
-      this.verificationKeys.set(kid, key);
+    if (!this.verifiers.has(kid)) {
+      this.verifiers.set(kid, new JwtService({ publicKey: key, verifyOptions }));
       this.publicJwks.push({ ...jwk, kid, alg: algorithm, use: 'sig' });
     }
     return kid;
@@ -218,10 +221,13 @@ function parseKey(
   } catch {
     throw new ConfigError(`Invalid configuration: ${variable} is not a readable PEM key`);
   }
-  const { keyType } = ASYMMETRIC[algorithm];
-  if (key.asymmetricKeyType !== keyType) {
+  const { keyType, curve, described } = ASYMMETRIC[algorithm];
+  if (
+    key.asymmetricKeyType !== keyType ||
+    (curve !== undefined && key.asymmetricKeyDetails?.namedCurve !== curve)
+  ) {
     throw new ConfigError(
-      `Invalid configuration: ${variable} must be ${keyType} keys for ${algorithm}`,
+      `Invalid configuration: ${variable} must be ${described} for ${algorithm}`,
     );
   }
   if (keyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
@@ -234,7 +240,7 @@ function parseKey(
 
 /** RFC 7638: SHA-256 over the required members, in lexicographic order, without whitespace. */
 function thumbprint(algorithm: AsymmetricAlgorithm, jwk: JsonWebKey): string {
-  const members = ASYMMETRIC[algorithm].thumbprintMembers;
+  const { members } = ASYMMETRIC[algorithm];
   const canonical = `{${members.map((name) => `"${name}":${JSON.stringify(jwk[name])}`).join(',')}}`;
   return createHash('sha256').update(canonical).digest('base64url');
 }
@@ -254,10 +260,6 @@ function hasSessionShape(
     typeof claims.exp === 'number' &&
     Number.isFinite(claims.exp)
   );
-}
-
-function encodeJson(value: object): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
 /**

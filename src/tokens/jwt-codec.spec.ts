@@ -1,6 +1,6 @@
 import {
+  createHash,
   createHmac,
-  createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   randomBytes,
@@ -27,11 +27,13 @@ const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
 const rsa = rsaPair();
 const rsaOld = rsaPair();
 const rsaUnlisted = rsaPair();
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ecUnlisted = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const ed = generateKeyPairSync('ed25519');
 
 const hs = codecFor({ JWT_SECRET: SECRET });
 const rs = codecFor({ JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: pem(rsa.privateKey) });
-const eddsa = codecFor({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem(ed.privateKey) });
+const es = codecFor({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pem(ec.privateKey) });
 
 const claims = { user_id: 42, username: 'ada', jti: 'session-1' };
 const now = () => Math.floor(Date.now() / 1000);
@@ -49,17 +51,19 @@ function forgeHs256(payload: unknown, secret: string | Buffer = SECRET, header: 
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
+/** JWS signing input signed with any key: RSA PKCS#1 v1.5, ECDSA as JOSE's r‖s, or Ed25519. */
 function signWith(privateKey: KeyObject, header: unknown, payload: unknown) {
   const input = `${b64(header)}.${b64(payload)}`;
-  const digest = privateKey.asymmetricKeyType === 'rsa' ? 'sha256' : null;
-  return `${input}.${signBytes(digest, Buffer.from(input), privateKey).toString('base64url')}`;
+  const digest = privateKey.asymmetricKeyType === 'ed25519' ? null : 'sha256';
+  const key = { key: privateKey, dsaEncoding: 'ieee-p1363' as const };
+  return `${input}.${signBytes(digest, Buffer.from(input), key).toString('base64url')}`;
 }
 
 describe('JwtCodec', () => {
   describe.each([
     ['HS256', hs],
     ['RS256', rs],
-    ['EdDSA', eddsa],
+    ['ES256', es],
   ])('%s', (algorithm, codec) => {
     it('round-trips the session claims', () => {
       const token = codec.sign(claims);
@@ -141,6 +145,10 @@ describe('JwtCodec', () => {
 
   describe('attacks', () => {
     const rsKid = () => decode(segments(rs.sign(claims))[0]).kid;
+    const esKid = () => decode(segments(es.sign(claims))[0]).kid;
+    /** An attacker's own key, offered in the header in the ways RFC 7515 allows. */
+    const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const attackerJwk = attacker.publicKey.export({ format: 'jwk' });
     const withSignatureOf = (token: string, donor: string) =>
       `${segments(token).slice(0, 2).join('.')}.${segments(donor)[2]}`;
     const tamper = (token: string) => {
@@ -176,7 +184,7 @@ describe('JwtCodec', () => {
       ],
       ['tampered payload, HS256', () => hs, () => tamper(hs.sign(claims))],
       ['tampered payload, RS256', () => rs, () => tamper(rs.sign(claims))],
-      ['tampered payload, EdDSA', () => eddsa, () => tamper(eddsa.sign(claims))],
+      ['tampered payload, ES256', () => es, () => tamper(es.sign(claims))],
       [
         'signature of another token',
         () => hs,
@@ -184,7 +192,24 @@ describe('JwtCodec', () => {
       ],
       ['same MAC, other spelling', () => hs, () => respell(hs.sign(claims))],
       ['same RS256 signature, other spelling', () => rs, () => respell(rs.sign(claims))],
-      ['same EdDSA signature, other spelling', () => eddsa, () => respell(eddsa.sign(claims))],
+      ['same ES256 signature, other spelling', () => es, () => respell(es.sign(claims))],
+      [
+        'ES256 signature in DER instead of r‖s',
+        () => es,
+        () => {
+          const input = segments(es.sign(claims)).slice(0, 2).join('.');
+          return `${input}.${signBytes('sha256', Buffer.from(input), ec.privateKey).toString('base64url')}`;
+        },
+      ],
+      [
+        'ES256 signature with a byte cut off',
+        () => es,
+        () => {
+          const [header, payload, signature] = segments(es.sign(claims));
+          const cut = Buffer.from(signature, 'base64url').subarray(0, 63).toString('base64url');
+          return `${header}.${payload}.${cut}`;
+        },
+      ],
       [
         'alg none header over a valid MAC',
         () => hs,
@@ -200,6 +225,88 @@ describe('JwtCodec', () => {
         () => rs,
         () => signWith(rsa.privateKey, { alg: 'EdDSA', kid: rsKid() }, validPayload()),
       ],
+      [
+        'alg ES256 header over a valid RS256 signature',
+        () => rs,
+        () => signWith(rsa.privateKey, { alg: 'ES256', kid: rsKid() }, validPayload()),
+      ],
+      [
+        'alg RS256 header over a valid ES256 signature',
+        () => es,
+        () => signWith(ec.privateKey, { alg: 'RS256', kid: esKid() }, validPayload()),
+      ],
+      [
+        'alg ES384 header over a valid ES256 signature',
+        () => es,
+        () => signWith(ec.privateKey, { alg: 'ES384', kid: esKid() }, validPayload()),
+      ],
+      [
+        'HS256 forged with the ES256 public PEM as HMAC secret',
+        () => es,
+        () => forgeHs256(validPayload(), pem(ec.publicKey), { alg: 'HS256', kid: esKid() }),
+      ],
+      [
+        "attacker's key embedded as jwk, with our kid",
+        () => es,
+        () =>
+          signWith(
+            attacker.privateKey,
+            { alg: 'ES256', kid: esKid(), jwk: attackerJwk },
+            validPayload(),
+          ),
+      ],
+      [
+        "attacker's key embedded as jwk, with its own thumbprint as kid",
+        () => es,
+        () => {
+          const kid = codecFor({
+            JWT_ALGORITHM: 'ES256',
+            JWT_PRIVATE_KEY: pem(attacker.privateKey),
+          }).jwks().keys[0].kid;
+          return signWith(
+            attacker.privateKey,
+            { alg: 'ES256', kid, jwk: attackerJwk },
+            validPayload(),
+          );
+        },
+      ],
+      ...['jku', 'x5u'].map((member): [string, () => JwtCodec, () => unknown] => [
+        `${member} pointing at the attacker's key set`,
+        () => es,
+        () =>
+          signWith(
+            attacker.privateKey,
+            { alg: 'ES256', kid: esKid(), [member]: 'https://attacker.example/keys' },
+            validPayload(),
+          ),
+      ]),
+      [
+        "x5c with the attacker's certificate chain",
+        () => rs,
+        () =>
+          signWith(
+            rsaUnlisted.privateKey,
+            { alg: 'RS256', kid: rsKid(), x5c: ['MIIB'] },
+            validPayload(),
+          ),
+      ],
+      ...['jwk', 'jku', 'x5u', 'x5c', 'x5t'].map(
+        (member): [string, () => JwtCodec, () => unknown] => [
+          `a key header (${member}) even over our own valid signature`,
+          () => es,
+          () =>
+            signWith(
+              ec.privateKey,
+              {
+                alg: 'ES256',
+                typ: 'JWT',
+                kid: esKid(),
+                [member]: member === 'jwk' ? attackerJwk : 'x',
+              },
+              validPayload(),
+            ),
+        ],
+      ),
       [
         'expired',
         () => hs,
@@ -237,8 +344,15 @@ describe('JwtCodec', () => {
       ['wrong secret', () => hs, () => codecFor({ JWT_SECRET: `${SECRET}!` }).sign(claims)],
       ['RS256 token to an HS256 codec', () => hs, () => rs.sign(claims)],
       ['HS256 token to an RS256 codec', () => rs, () => hs.sign(claims)],
-      ['EdDSA token to an RS256 codec', () => rs, () => eddsa.sign(claims)],
-      ['RS256 token to an EdDSA codec', () => eddsa, () => rs.sign(claims)],
+      ['ES256 token to an RS256 codec', () => rs, () => es.sign(claims)],
+      ['RS256 token to an ES256 codec', () => es, () => rs.sign(claims)],
+      ['ES256 token to an HS256 codec', () => hs, () => es.sign(claims)],
+      ['HS256 token to an ES256 codec', () => es, () => hs.sign(claims)],
+      [
+        'EdDSA token (Ed25519 key) with our kid to an ES256 codec',
+        () => es,
+        () => signWith(ed.privateKey, { alg: 'EdDSA', kid: esKid() }, validPayload()),
+      ],
       [
         'unknown kid',
         () => rs,
@@ -248,9 +362,27 @@ describe('JwtCodec', () => {
           ),
       ],
       [
+        'unknown kid, ES256',
+        () => es,
+        () =>
+          codecFor({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pem(ecUnlisted.privateKey) }).sign(
+            claims,
+          ),
+      ],
+      [
         'known kid, signed by another key',
         () => rs,
         () => signWith(rsaUnlisted.privateKey, { alg: 'RS256', kid: rsKid() }, validPayload()),
+      ],
+      [
+        'known kid, signed by another key, ES256',
+        () => es,
+        () => signWith(ecUnlisted.privateKey, { alg: 'ES256', kid: esKid() }, validPayload()),
+      ],
+      [
+        'no kid, ES256',
+        () => es,
+        () => signWith(ec.privateKey, { alg: 'ES256', typ: 'JWT' }, validPayload()),
       ],
       [
         'no kid',
@@ -295,6 +427,18 @@ describe('JwtCodec', () => {
       }).not.toThrow();
       expect(result).toBeNull();
     });
+
+    // The controls for the rows above: the same constructions, minus the attack, are accepted.
+    it.each<[string, JwtCodec, KeyObject, () => unknown]>([
+      ['RS256', rs, rsa.privateKey, rsKid],
+      ['ES256', es, ec.privateKey, esKid],
+    ])(
+      'accepts a %s token built the same way with the real key and no trick',
+      (alg, codec, key, kid) => {
+        const token = signWith(key, { alg, typ: 'JWT', kid: kid() }, validPayload());
+        expect(codec.verify(token)).toEqual(validPayloadShape());
+      },
+    );
   });
 
   describe('key rotation', () => {
@@ -330,6 +474,27 @@ describe('JwtCodec', () => {
       const token = rotated(pem(rsaOld.publicKey)).sign(claims);
       expect(decode(segments(token)[0]).kid).toBe(decode(segments(rs.sign(claims))[0]).kid);
     });
+
+    it('picks the ES256 verification key by kid', () => {
+      const ecOld = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const old = codecFor({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pem(ecOld.privateKey) });
+      const codec = codecFor({
+        JWT_ALGORITHM: 'ES256',
+        JWT_PRIVATE_KEY: pem(ec.privateKey),
+        JWT_PUBLIC_KEYS: pem(ecOld.publicKey),
+      });
+      expect(codec.verify(old.sign(claims))).toEqual(validPayloadShape());
+      expect(codec.verify(es.sign(claims))).toEqual(validPayloadShape());
+      expect(codec.jwks().keys.map((key) => key.kid)).toEqual([
+        es.jwks().keys[0].kid,
+        old.jwks().keys[0].kid,
+      ]);
+      // The old key's signature under the new key's kid is a bad signature, not a fallback.
+      const [header] = segments(es.sign(claims));
+      const [, payload, signature] = segments(old.sign(claims));
+      expect(codec.verify(`${header}.${payload}.${signature}`)).toBeNull();
+      expect(es.verify(old.sign(claims))).toBeNull();
+    });
   });
 
   describe('jwks', () => {
@@ -339,7 +504,7 @@ describe('JwtCodec', () => {
 
     it.each([
       ['RS256', rs, { kty: 'RSA', n: expect.any(String), e: 'AQAB' }],
-      ['EdDSA', eddsa, { kty: 'OKP', crv: 'Ed25519', x: expect.any(String) }],
+      ['ES256', es, { kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) }],
     ])('publishes the %s public key under the kid of signed tokens', (alg, codec, shape) => {
       const { keys } = codec.jwks();
       expect(keys).toEqual([
@@ -354,15 +519,15 @@ describe('JwtCodec', () => {
       const [header, payload, signature] = segments(token);
       expect(
         verifyBytes(
-          alg === 'RS256' ? 'sha256' : null,
+          'sha256',
           Buffer.from(`${header}.${payload}`),
-          key,
+          { key, dsaEncoding: 'ieee-p1363' },
           Buffer.from(signature, 'base64url'),
         ),
       ).toBe(true);
     });
 
-    it('derives kid as the RFC 7638 thumbprint (RFC 7638 §3.1 and RFC 8037 A.3 vectors)', () => {
+    it('derives kid as the RFC 7638 thumbprint (RFC 7638 §3.1 and RFC 9449 §6.1 vectors)', () => {
       const rfc7638Key = createPublicKey({
         format: 'jwk',
         key: {
@@ -380,18 +545,29 @@ describe('JwtCodec', () => {
         'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
       );
 
-      const rfc8037Key = createPrivateKey({
+      // The P-256 key of RFC 9449's DPoP examples and its `jkt`, which is this thumbprint.
+      const rfc9449Key = createPublicKey({
         format: 'jwk',
         key: {
-          kty: 'OKP',
-          crv: 'Ed25519',
-          d: 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A',
-          x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+          kty: 'EC',
+          crv: 'P-256',
+          x: 'l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs',
+          y: '9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA',
         },
       });
-      const codec = codecFor({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem(rfc8037Key) });
-      expect(decode(segments(codec.sign(claims))[0]).kid).toBe(
-        'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k',
+      const withEcKey = codecFor({
+        JWT_ALGORITHM: 'ES256',
+        JWT_PRIVATE_KEY: pem(ec.privateKey),
+        JWT_PUBLIC_KEYS: pem(rfc9449Key),
+      });
+      expect(withEcKey.jwks().keys.map((key) => key.kid)).toContain(
+        '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I',
+      );
+      // And the kid of signed tokens is the signing key's thumbprint, computed the same way.
+      const signingJwk = ec.publicKey.export({ format: 'jwk' });
+      const canonical = `{"crv":"P-256","kty":"EC","x":"${signingJwk.x}","y":"${signingJwk.y}"}`;
+      expect(decode(segments(es.sign(claims))[0]).kid).toBe(
+        createHash('sha256').update(canonical).digest('base64url'),
       );
     });
 
@@ -404,9 +580,36 @@ describe('JwtCodec', () => {
   describe('configuration', () => {
     it.each([
       [
-        'an RSA key for EdDSA',
-        { JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem(rsa.privateKey) },
-        'JWT_PRIVATE_KEY must be ed25519 keys for EdDSA',
+        'EdDSA, which jsonwebtoken does not offer',
+        { JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY: pem(ed.privateKey) },
+        'JWT_ALGORITHM must be one of HS256, RS256, ES256',
+      ],
+      [
+        'an RSA key for ES256',
+        { JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pem(rsa.privateKey) },
+        'JWT_PRIVATE_KEY must be P-256 EC keys for ES256',
+      ],
+      [
+        'a P-384 key for ES256',
+        {
+          JWT_ALGORITHM: 'ES256',
+          JWT_PRIVATE_KEY: pem(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey),
+        },
+        'JWT_PRIVATE_KEY must be P-256 EC keys for ES256',
+      ],
+      [
+        'an Ed25519 key for ES256',
+        { JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: pem(ed.privateKey) },
+        'JWT_PRIVATE_KEY must be P-256 EC keys for ES256',
+      ],
+      [
+        'an RSA public key among ES256 keys',
+        {
+          JWT_ALGORITHM: 'ES256',
+          JWT_PRIVATE_KEY: pem(ec.privateKey),
+          JWT_PUBLIC_KEYS: pem(rsa.publicKey),
+        },
+        'JWT_PUBLIC_KEYS must be P-256 EC keys for ES256',
       ],
       [
         'an Ed25519 public key among RS256 keys',
