@@ -10,6 +10,7 @@ const FEATURES = [
   'health',
   'metrics',
   'notifications',
+  'oauth',
   'publishing',
   'sse',
 ];
@@ -25,10 +26,12 @@ const PUBLIC = {
     'email-address.ts',
     'origin-policy.service.ts',
     'password.service.ts',
+    'session-cookie.service.ts',
     'slug.service.ts',
   ],
   health: ['health.module.ts'],
   metrics: ['metrics.module.ts', 'metrics.service.ts'],
+  oauth: ['oauth.module.ts', 'oauth-stats.service.ts'],
   notifications: [
     'notifications.module.ts',
     'notification-feed.module.ts',
@@ -50,11 +53,11 @@ const PUBLIC = {
 /** Which folders may use each repository; a table belongs to the feature that writes it. */
 const REPOSITORY_USERS = {
   'audit-event': ['audit'],
-  author: ['auth', 'admin', 'publishing', 'notifications', 'sse'],
+  author: ['auth', 'admin', 'oauth', 'publishing', 'notifications', 'sse'],
   'author-role': ['permissions', 'admin'],
   follower: ['publishing', 'notifications'],
   notification: ['notifications'],
-  'oauth-account': ['auth'],
+  'oauth-account': ['auth', 'oauth'],
   role: ['admin'],
   shout: ['publishing'],
 };

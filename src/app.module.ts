@@ -11,6 +11,7 @@ import { RedisModule } from './infra/redis/redis.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { AccessModule } from './permissions/access.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { OAuthModule } from './oauth/oauth.module';
 import { PublishingModule } from './publishing/publishing.module';
 import { SseModule } from './sse/sse.module';
 
@@ -30,6 +31,7 @@ export class AppModule {
         AdminModule,
         GraphQLModule,
         AuthModule,
+        OAuthModule,
         PublishingModule,
         NotificationsModule,
         SseModule,

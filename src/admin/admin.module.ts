@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
+import { OAuthModule } from '../oauth/oauth.module';
 import { AccessModule } from '../permissions/access.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
@@ -12,7 +13,7 @@ import { RoleManagementService } from './role-management.service';
  * sessions, reading the audit log over GraphQL; and the first admin (`npm run cli -- create-admin`).
  */
 @Module({
-  imports: [AccessModule, AuditModule, AuthModule, TokensModule],
+  imports: [AccessModule, AuditModule, AuthModule, OAuthModule, TokensModule],
   providers: [RoleManagementService, AdminResolver, AdminBootstrapService],
   exports: [AdminBootstrapService],
 })

@@ -1,6 +1,7 @@
 import { Args, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import type { Author } from '../infra/database/tables/author.entity';
 import { Client, type ClientInfo } from '../infra/http/client-info.decorator';
+import { OAuthStats } from '../oauth/oauth-stats.service';
 import { TokenMonitoring } from '../tokens/token-monitoring.service';
 import { AdminRequired, CurrentUser } from '../permissions/access.decorator';
 import {
@@ -24,6 +25,7 @@ export class AdminResolver {
   constructor(
     private readonly management: RoleManagementService,
     private readonly monitoring: TokenMonitoring,
+    private readonly oauthStats: OAuthStats,
   ) {}
 
   @Query(() => AdminAuthorConnection)
@@ -94,9 +96,10 @@ export class AdminResolver {
 
   @Query(() => TokenStatsType)
   async tokenStats(): Promise<TokenStatsType> {
-    const [active, memory] = await Promise.all([
+    const [active, memory, oauthProviders] = await Promise.all([
       this.monitoring.activeTokens(),
       this.monitoring.memory(),
+      this.oauthStats.all(),
     ]);
     return {
       session: active.session,
@@ -107,6 +110,7 @@ export class AdminResolver {
       sseTicket: active.sse_ticket,
       storeUsedBytes: memory.usedBytes,
       storeMaxBytes: memory.maxBytes,
+      oauthProviders,
     };
   }
 }

@@ -75,7 +75,18 @@ export class AuditEventType {
 @ObjectType()
 export class AuditEventConnection extends Connection(AuditEventType) {}
 
-@ObjectType('TokenStats', { description: 'Live tokens per type, and the memory of their store' })
+@ObjectType('OAuthProviderStats')
+export class OAuthProviderStatsType {
+  @Field() provider: string;
+  @Field(() => Int, { description: 'Sign-ins and links completed, on every instance' })
+  signIns: number;
+  @Field(() => Int, { description: 'Callbacks that failed, on every instance' })
+  failures: number;
+}
+
+@ObjectType('TokenStats', {
+  description: 'Live tokens per type, the memory of their store, and sign-ins per OAuth provider',
+})
 export class TokenStatsType {
   @Field(() => Int) session: number;
   @Field(() => Int) verification: number;
@@ -86,6 +97,7 @@ export class TokenStatsType {
   @Field(() => Float) storeUsedBytes: number;
   @Field(() => Float, { description: '0 when the store has no memory limit' })
   storeMaxBytes: number;
+  @Field(() => [OAuthProviderStatsType]) oauthProviders: OAuthProviderStatsType[];
 }
 
 @ArgsType()

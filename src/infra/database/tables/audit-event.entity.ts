@@ -22,6 +22,7 @@ export const AUDIT_EVENT_TYPES = [
   'oauth_login',
   'oauth_linked',
   'oauth_unlinked',
+  'oauth_failure',
   'role_granted',
   'role_revoked',
   'author_banned',

@@ -5,6 +5,8 @@ import { lockActiveAdmins } from './active-admins.lock';
 import { Author } from './author.entity';
 import { AuthorRole } from './author-role.entity';
 import { translateDuplicates } from './duplicate-key.error';
+import { OAuthAccount } from './oauth-account.entity';
+import type { NewOAuthAccount } from './oauth-account.repository';
 import { nowSeconds } from './epoch-seconds.transformer';
 
 export interface NewAuthor {
@@ -13,6 +15,8 @@ export interface NewAuthor {
   slug: string;
   name?: string | null;
   passwordHash?: string | null;
+  emailVerified?: boolean;
+  pic?: string | null;
 }
 
 export interface AuthorSearch {
@@ -36,8 +40,11 @@ export const AUTHOR_SLUG_UNIQUE = 'author_slug_unique';
 export class AuthorRepository {
   constructor(@InjectRepository(Author) private readonly authors: Repository<Author>) {}
 
-  /** Inserts an author, with `roleId` granted in the same transaction when given. */
-  create(input: NewAuthor, roleId?: string): Promise<Author> {
+  /**
+   * Inserts an author, with `roleId` granted and `account` linked in the same transaction when
+   * given: a failure leaves no author behind.
+   */
+  create(input: NewAuthor, roleId?: string, account?: NewOAuthAccount): Promise<Author> {
     const now = nowSeconds();
     return translateDuplicates(() =>
       this.authors.manager.transaction(async (manager) => {
@@ -47,12 +54,19 @@ export class AuthorRepository {
             slug: input.slug,
             name: input.name ?? null,
             passwordHash: input.passwordHash ?? null,
+            emailVerified: input.emailVerified ?? false,
+            pic: input.pic ?? null,
             createdAt: now,
             updatedAt: now,
           }),
         );
         if (roleId) {
           await manager.insert(AuthorRole, { authorId: saved.id, roleId, grantedAt: now });
+        }
+        if (account) {
+          await manager.save(
+            manager.create(OAuthAccount, { ...account, authorId: saved.id, createdAt: now }),
+          );
         }
         delete saved.passwordHash;
         return saved;
