@@ -6,6 +6,36 @@ const api = new URLSearchParams(location.search).get('api') ?? location.origin;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let stream: TesseraStream | undefined;
 
+/** Where the page keeps the state of a provider sign-in it started, until the browser is back. */
+const OAUTH_STATE_KEY = 'tessera-oauth-state';
+/** What the service adds to this page's URL on the way back from a provider. */
+const RETURN_PARAMS = ['state', 'error', 'linked'];
+
+const PROVIDER_NAMES: Record<string, string> = {
+  google: 'Google',
+  github: 'GitHub',
+  facebook: 'Facebook',
+  x: 'X',
+  vk: 'VK',
+  yandex: 'Yandex',
+  telegram: 'Telegram',
+};
+
+/** The `error` codes of a failed provider sign-in, in words. */
+const PROVIDER_ERRORS: Record<string, string> = {
+  access_denied: 'Sign-in was cancelled at the provider',
+  invalid_state: 'The sign-in took too long or was not started here; please try again',
+  invalid_request: 'The provider’s answer could not be verified; please try again',
+  provider_error: 'The provider could not complete the sign-in; please try again',
+  provider_timeout: 'The provider did not answer in time; please try again',
+  invalid_profile: 'The provider did not say who you are',
+  account_banned: 'This account is suspended',
+  account_in_use: 'That provider account belongs to another author',
+  provider_already_linked: 'Another account of this provider is already linked',
+  login_required: 'Sign in first',
+  server_error: 'Something went wrong on the server; please try again',
+};
+
 async function call(path: string, init: RequestInit = {}): Promise<Response> {
   // A JSON content type only with a body: a GET stays a simple request, with no preflight.
   const json: HeadersInit = init.body === undefined ? {} : { 'Content-Type': 'application/json' };
@@ -53,7 +83,8 @@ function show(notification: StreamNotification): void {
 }
 
 function signedIn(profile: { id: number; name: string | null; email: string }): void {
-  $('who').textContent = `${profile.name ?? profile.email} (#${profile.id})`;
+  const who = profile.name ? `${profile.name} · ${profile.email}` : profile.email;
+  $('who').textContent = `${who} (#${profile.id})`;
   $('sign-in').hidden = true;
   $('app').hidden = false;
   stream = new TesseraStream({
@@ -74,6 +105,75 @@ function signedOut(): void {
   $('notifications').replaceChildren();
   $('app').hidden = true;
   $('sign-in').hidden = false;
+}
+
+/** This page's address without what a provider sign-in added: where the provider sends us back. */
+function pageUrl(): URL {
+  const url = new URL(location.href);
+  for (const name of RETURN_PARAMS) url.searchParams.delete(name);
+  return url;
+}
+
+/** An unguessable value (getRandomValues works on plain http too, unlike randomUUID). */
+function randomState(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Leaves for the provider through the service, with a state only this tab knows: the page accepts
+ * the way back only when it brings that state (a sign-in someone else started is refused).
+ */
+function startProviderSignIn(provider: string): void {
+  const state = randomState();
+  sessionStorage.setItem(OAUTH_STATE_KEY, state);
+  const back = pageUrl();
+  back.hash = '';
+  const target = new URL(`${api}/oauth/${encodeURIComponent(provider)}`);
+  target.searchParams.set('redirect_uri', back.href);
+  target.searchParams.set('state', state);
+  location.assign(target.href);
+}
+
+/** One button per provider the service has enabled; none when it cannot be asked. */
+async function showProviders(): Promise<void> {
+  const response = await call('/oauth/providers');
+  if (!response.ok) return;
+  const { providers } = (await response.json()) as { providers: string[] };
+  const buttons = providers.map((provider) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.provider = provider;
+    button.textContent = `Sign in with ${PROVIDER_NAMES[provider] ?? provider}`;
+    button.addEventListener('click', () => startProviderSignIn(provider));
+    return button;
+  });
+  $('provider-buttons').replaceChildren(...buttons);
+  $('providers').hidden = buttons.length === 0;
+}
+
+/**
+ * Reads the way back from a provider, if this load is one, and clears it from the address bar.
+ * True when the page may go on to its session check: not a return, or a successful one that
+ * brought this tab's state (the session cookie is then set).
+ */
+function finishProviderSignIn(): boolean {
+  const query = new URLSearchParams(location.search);
+  if (!query.has('state') && !query.has('error')) return true;
+  const expected = sessionStorage.getItem(OAUTH_STATE_KEY);
+  sessionStorage.removeItem(OAUTH_STATE_KEY);
+  history.replaceState(history.state, '', pageUrl());
+  if (expected === null || query.get('state') !== expected) {
+    $('sign-in-error').textContent =
+      'This sign-in was not started from this page, so it was not used; please sign in again';
+    return false;
+  }
+  const error = query.get('error');
+  if (error !== null) {
+    $('sign-in-error').textContent = PROVIDER_ERRORS[error] ?? `Sign-in failed (${error})`;
+    return false;
+  }
+  return true;
 }
 
 $('api').textContent = api;
@@ -122,9 +222,14 @@ $<HTMLFormElement>('shout-form').addEventListener('submit', async (event) => {
   }).catch((error: Error) => ($('app-error').textContent = error.message));
 });
 
-// A page opened with a live session goes straight to the app.
-call('/auth/profile')
-  .then(async (response) => {
-    if (response.ok) signedIn((await response.json()) as Parameters<typeof signedIn>[0]);
-  })
-  .catch(() => ($('sign-in-error').textContent = 'The API cannot be reached from this page'));
+void showProviders().catch(() => undefined);
+
+// A page opened with a live session goes straight to the app; so does one back from a provider,
+// signed in by the cookie the service set on the way.
+if (finishProviderSignIn()) {
+  call('/auth/profile')
+    .then(async (response) => {
+      if (response.ok) signedIn((await response.json()) as Parameters<typeof signedIn>[0]);
+    })
+    .catch(() => ($('sign-in-error').textContent = 'The API cannot be reached from this page'));
+}
