@@ -1,5 +1,6 @@
 import { PassportStrategy } from '@nestjs/passport';
-import { Strategy as OAuth2Strategy } from 'passport-oauth2';
+import type { OAuth2 } from 'oauth';
+import { Strategy as OAuth2Strategy, TokenError } from 'passport-oauth2';
 import type { OAuthProviderConfig } from '../config/app-config';
 import type { OAuthTokens } from '../tokens/oauth-token.service';
 import type {
@@ -57,6 +58,7 @@ export function oauth2Strategy(definition: OAuth2ProviderDefinition) {
         },
       });
       this.userinfoUrl = settings.userinfoUrl ?? definition.userinfoUrl;
+      refuseTokenlessAnswers(this._oauth2);
     }
 
     override authorizationParams(): object {
@@ -88,5 +90,36 @@ export function oauth2Strategy(definition: OAuth2ProviderDefinition) {
     }
   };
 }
+
+/**
+ * GitHub answers a refused code with 200 and `{"error": …}`; passport-oauth2 then fails with a bare
+ * Error. Such an answer becomes the TokenError it is, so the client is told `provider_error`.
+ */
+function refuseTokenlessAnswers(oauth2: OAuth2): void {
+  const exchange = oauth2.getOAuthAccessToken.bind(oauth2) as (
+    code: string,
+    params: object,
+    callback: Callback,
+  ) => void;
+  const patched: typeof exchange = (code: string, params: object, callback: Callback) =>
+    exchange(code, params, (error, accessToken, refreshToken, results) => {
+      if (!error && !accessToken) {
+        const answer = (results ?? {}) as { error?: unknown; error_description?: unknown };
+        const description =
+          typeof answer.error_description === 'string' ? answer.error_description : undefined;
+        const code = typeof answer.error === 'string' ? answer.error : 'invalid_grant';
+        return callback(new TokenError(description, code), accessToken, refreshToken, results);
+      }
+      callback(error, accessToken, refreshToken, results);
+    });
+  oauth2.getOAuthAccessToken = patched as unknown as OAuth2['getOAuthAccessToken'];
+}
+
+type Callback = (
+  error: unknown,
+  accessToken: string | undefined,
+  refreshToken: string | undefined,
+  results: unknown,
+) => void;
 
 export type ProviderStrategy = InstanceType<ReturnType<typeof oauth2Strategy>>;
