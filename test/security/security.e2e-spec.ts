@@ -4,6 +4,7 @@ import { type Attack, type AttackContext, PRODUCTION_ENV } from './attack';
 import * as held from './attacks/held';
 import * as identity from './attacks/identity';
 import * as input from './attacks/input';
+import * as oauth from './attacks/oauth';
 import * as production from './attacks/production';
 import * as sessions from './attacks/sessions';
 
@@ -17,6 +18,7 @@ const tables: { area: string; attacks: Attack[] }[] = [
   { area: 'identity', attacks: identity.attacks },
   { area: 'production', attacks: production.attacks },
   { area: 'sessions', attacks: sessions.attacks },
+  { area: 'oauth', attacks: oauth.attacks },
 ];
 
 describe('attack table', () => {
