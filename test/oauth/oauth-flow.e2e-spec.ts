@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { OAuth2Server } from 'oauth2-mock-server';
+import { registerAuthor } from '../support/auth';
 import { OAuthClient } from '../support/oauth-client';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -85,6 +86,9 @@ describe('sign-in with a provider, against a real OAuth 2.0 / OpenID Connect ser
       pic: 'https://example.test/ada.png',
       roles: ['user'],
     });
+    const metrics = await t.http().get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/^tessera_oauth_sign_ins_total\{provider="google"\} [1-9]/m);
+
     const accounts = await browser.get(`${t.baseUrl}/auth/accounts`);
     expect(await accounts.json()).toEqual([
       expect.objectContaining({ provider: 'google', provider_id: userinfo.sub }),
@@ -167,5 +171,67 @@ describe('sign-in with a provider, against a real OAuth 2.0 / OpenID Connect ser
     expect(res.headers['set-cookie'] ?? []).not.toEqual(
       expect.arrayContaining([expect.stringMatching(new RegExp(`^${t.config.cookie.name}=`))]),
     );
+  });
+
+  describe('linking to the signed-in account (link=true)', () => {
+    const linkUrl = () =>
+      `${t.baseUrl}/oauth/google?link=true&state=link-1&redirect_uri=${encodeURIComponent(`${FRONTEND}/settings`)}`;
+
+    it('adds the provider to the caller, who stays who they were, and audits it', async () => {
+      const author = await registerAuthor(t, 'cookie');
+      userinfo = person();
+      const browser = new OAuthClient(FRONTEND);
+      const [name, value] = author.cookie!.split(';')[0].split('=');
+      browser.setCookie(t.baseUrl, name, value);
+      const { landed } = await browser.follow(linkUrl());
+      expect(Object.fromEntries(landed!.searchParams)).toEqual({
+        state: 'link-1',
+        linked: 'google',
+      });
+
+      const accounts = await (await browser.get(`${t.baseUrl}/auth/accounts`)).json();
+      expect(accounts).toEqual([
+        expect.objectContaining({ provider: 'google', provider_id: userinfo.sub }),
+      ]);
+      const profile = (await (await browser.get(`${t.baseUrl}/auth/profile`)).json()) as {
+        id: number;
+      };
+      expect(profile.id).toBe(author.authorId);
+
+      // Signing in with that identity now reaches the same author.
+      const fresh = new OAuthClient(FRONTEND);
+      await fresh.follow(`${t.baseUrl}/oauth/google?redirect_uri=${encodeURIComponent(FRONTEND)}`);
+      const signedIn = (await (await fresh.get(`${t.baseUrl}/auth/profile`)).json()) as {
+        id: number;
+      };
+      expect(signedIn.id).toBe(author.authorId);
+    });
+
+    it('refuses to link an identity another author already has (account_in_use), linking nothing', async () => {
+      userinfo = person();
+      const owner = new OAuthClient(FRONTEND);
+      await owner.follow(`${t.baseUrl}/oauth/google?redirect_uri=${encodeURIComponent(FRONTEND)}`);
+
+      const other = await registerAuthor(t, 'cookie');
+      const browser = new OAuthClient(FRONTEND);
+      const [name, value] = other.cookie!.split(';')[0].split('=');
+      browser.setCookie(t.baseUrl, name, value);
+      const { landed } = await browser.follow(linkUrl());
+      expect(Object.fromEntries(landed!.searchParams)).toEqual({
+        error: 'account_in_use',
+        state: 'link-1',
+      });
+      expect(await (await browser.get(`${t.baseUrl}/auth/accounts`)).json()).toEqual([]);
+    });
+
+    it('sends a caller without a session back with error=login_required, before the provider', async () => {
+      const browser = new OAuthClient(FRONTEND);
+      const { landed } = await browser.follow(linkUrl());
+      expect(Object.fromEntries(landed!.searchParams)).toEqual({
+        error: 'login_required',
+        state: 'link-1',
+      });
+      expect(browser.visited.some((url) => url.href.startsWith(issuer))).toBe(false);
+    });
   });
 });
