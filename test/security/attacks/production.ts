@@ -85,7 +85,7 @@ async function startBuiltServer(env: RawEnvironment): Promise<BuiltServer> {
         if (child.exitCode !== null) throw new Error(`the server exited: ${output}`);
         return (await fetch(`${base}/health`).catch(() => undefined))?.ok;
       },
-      { timeoutMs: 20_000, message: 'the built server to answer /health' },
+      { timeoutMs: 45_000, message: 'the built server to answer /health' },
     );
   } catch (error) {
     await stop();
