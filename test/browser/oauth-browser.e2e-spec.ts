@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { OAuth2Server } from 'oauth2-mock-server';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { newRegistration, registerAuthor } from '../support/auth';
 import {
@@ -11,6 +10,7 @@ import {
   startProxy,
   type Proxy,
 } from '../support/browser';
+import { type OidcProvider, startOidcProvider } from '../support/oidc-provider';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
@@ -32,7 +32,7 @@ interface InPage {
 }
 
 describeInChromium('Browser: the demo signs in with a provider (issue #13)', () => {
-  let provider: OAuth2Server;
+  let provider: OidcProvider;
   let issuer: string;
   let browser: Browser;
   let proxy: Proxy;
@@ -44,25 +44,19 @@ describeInChromium('Browser: the demo signs in with a provider (issue #13)', () 
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    provider = new OAuth2Server();
     // Test apps listen on a port chosen at start, but FRONTEND_URL (which allows /demo/ as a
     // redirect_uri) must be known before: the browser reaches the app through a proxy whose origin
     // is known first, pointed at the app once it listens.
-    [browser, proxy] = await Promise.all([launchChromium(), startProxy(0)]);
-    await provider.issuer.keys.generate('RS256');
-    await provider.start(0, '127.0.0.1');
-    issuer = provider.issuer.url!;
-    provider.service.on('beforeUserinfo', (response: { body: unknown }) => {
-      response.body = userinfo;
-    });
+    [browser, proxy, provider] = await Promise.all([
+      launchChromium(),
+      startProxy(0),
+      startOidcProvider(() => userinfo),
+    ]);
+    issuer = provider.issuer;
     base = proxy.origin;
     t = await startTestApp({
       FRONTEND_URL: base,
-      GOOGLE_CLIENT_ID: 'tessera-test',
-      GOOGLE_CLIENT_SECRET: 'tessera-test-secret',
-      GOOGLE_AUTHORIZATION_URL: `${issuer}/authorize`,
-      GOOGLE_TOKEN_URL: `${issuer}/token`,
-      GOOGLE_USERINFO_URL: `${issuer}/userinfo`,
+      ...provider.googleEnv,
     });
     proxy.retarget(Number(new URL(t.baseUrl).port));
   });
@@ -164,7 +158,7 @@ describeInChromium('Browser: the demo signs in with a provider (issue #13)', () 
   it('a refused sign-in comes back as a readable error on the sign-in form, the query cleared', async () => {
     userinfo = googleAccount();
     // The user says no at the provider: it answers the callback with error=access_denied.
-    provider.service.once('beforeAuthorizeRedirect', ({ url }: { url: URL }) => {
+    provider.server.service.once('beforeAuthorizeRedirect', ({ url }: { url: URL }) => {
       url.searchParams.delete('code');
       url.searchParams.set('error', 'access_denied');
     });

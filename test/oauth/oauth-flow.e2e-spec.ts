@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { OAuth2Server } from 'oauth2-mock-server';
 import { registerAuthor } from '../support/auth';
 import { OAuthClient } from '../support/oauth-client';
+import { type OidcProvider, startOidcProvider } from '../support/oidc-provider';
 import { startTestApp, type TestApp } from '../support/test-app';
 
 const FRONTEND = 'http://frontend.test';
@@ -12,28 +12,16 @@ const FRONTEND = 'http://frontend.test';
  * with a working session cookie on /auth/profile.
  */
 describe('sign-in with a provider, against a real OAuth 2.0 / OpenID Connect server', () => {
-  let provider: OAuth2Server;
+  let provider: OidcProvider;
   let t: TestApp;
   let issuer: string;
   /** What the provider's userinfo endpoint answers next. */
   let userinfo: Record<string, unknown>;
 
   beforeAll(async () => {
-    provider = new OAuth2Server();
-    await provider.issuer.keys.generate('RS256');
-    await provider.start(0, '127.0.0.1');
-    issuer = provider.issuer.url!;
-    provider.service.on('beforeUserinfo', (response: { body: unknown }) => {
-      response.body = userinfo;
-    });
-    t = await startTestApp({
-      FRONTEND_URL: FRONTEND,
-      GOOGLE_CLIENT_ID: 'tessera-test',
-      GOOGLE_CLIENT_SECRET: 'tessera-test-secret',
-      GOOGLE_AUTHORIZATION_URL: `${issuer}/authorize`,
-      GOOGLE_TOKEN_URL: `${issuer}/token`,
-      GOOGLE_USERINFO_URL: `${issuer}/userinfo`,
-    });
+    provider = await startOidcProvider(() => userinfo);
+    issuer = provider.issuer;
+    t = await startTestApp({ FRONTEND_URL: FRONTEND, ...provider.googleEnv });
   });
   afterAll(async () => {
     await t?.close();
