@@ -9,7 +9,9 @@ export class NotificationType {
   @Field({ description: 'follower, shout, …' }) type: string;
   @Field({ description: 'create, delete, …' }) action: string;
   @Field() entity: string;
-  @Field({ description: 'The payload as a JSON object (seed format, SPEC section 5)' })
+  @Field({
+    description: 'The payload as a JSON object, in the original platform’s notification format',
+  })
   payload: string;
   @Field(() => Float) createdAt: number;
   @Field(() => Float, { nullable: true }) seenAt: number | null;
