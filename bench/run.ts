@@ -13,7 +13,7 @@ import { formatTable, roundValues, type Row } from './support/results';
 import { provisionServices } from './support/services';
 
 /**
- * `npm run bench [-- --quick] [--sse N] [--only http,sse,…] [--out file]`: every measurement of
+ * `npm run bench [-- --quick] [--sse N] [--only http,sse,…] [--seconds S] [--out file]`: every measurement of
  * docs/PERFORMANCE.md in one run, on the real Postgres and Redis when DATABASE_URL and REDIS_URL
  * are set, else on the embedded defaults. Prints the table and writes bench/results.json.
  */
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       sse: { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string', default: 'bench/results.json' },
+      seconds: { type: 'string' },
     },
   });
   const quick = values.quick!;
@@ -42,7 +43,8 @@ async function main(): Promise<void> {
     throw new Error('--sse must be a whole number ≥ 10');
   const only = values.only?.split(',');
   const services = await provisionServices(process.env);
-  const context = createContext({ quick, seconds: quick ? 2 : 10, streams }, services);
+  const seconds = Number(values.seconds ?? (quick ? 2 : 10));
+  const context = createContext({ quick, seconds, streams }, services);
   const machine = {
     cpus: `${cpus().length} × ${cpus()[0]?.model.trim()}`,
     memoryGiB: Math.round(totalmem() / 2 ** 30),

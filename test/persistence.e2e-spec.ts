@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { Author } from '../src/infra/database/tables/author.entity';
 import { AuthorRepository } from '../src/infra/database/tables/author.repository';
 import { newRegistration } from './support/auth';
 import { newAuthor } from './support/factories';
@@ -39,6 +40,22 @@ describe('database', () => {
     expect((await authors.findByEmail(first.email))?.email).toBe(first.email);
     // Exact equality: every input normalizes other spellings before they get here.
     expect(await authors.findByEmail(first.email.toUpperCase())).toBeNull();
+  });
+
+  it('reads an author by id exactly as TypeORM does: every field, its type, no password hash', async () => {
+    const authors = t.app.get(AuthorRepository);
+    const created = await authors.create({ ...newAuthor(), passwordHash: 'not-a-real-hash' });
+    await authors.updateProfile(created.id, { bio: 'Writes about tiles.' });
+    await authors.setVerifiedPhone(created.id, '+15550100');
+    await authors.ban(created.id);
+
+    const lean = await authors.findById(created.id);
+    const typeorm = await t.app.get(DataSource).getRepository(Author).findOneBy({ id: created.id });
+    expect(lean).toEqual(typeorm);
+    expect(lean).toBeInstanceOf(Author);
+    expect(lean?.passwordHash).toBeUndefined();
+    expect(typeof lean?.bannedAt).toBe('number');
+    expect(await authors.findById(created.id + 1_000_000)).toBeNull();
   });
 
   it('answers concurrent writes, each in its own transaction', async () => {

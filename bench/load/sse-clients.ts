@@ -23,9 +23,12 @@ type Request =
   | { op: 'collect'; count: number; deadlineMs: number; type?: string }
   | { op: 'close-all' };
 
-/** Replies and events; none once the parent has gone (the process is then on its way out). */
+/**
+ * Replies and events. Once the parent has gone (the process is then on its way out) a send fails;
+ * the callback takes that error instead of the process's 'error' event.
+ */
 const send = (message: unknown) => {
-  if (process.connected) process.send!(message);
+  if (process.connected) process.send!(message, undefined, {}, () => undefined);
 };
 const open = new Set<{ destroy: () => void }>();
 

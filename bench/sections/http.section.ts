@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import type { BenchContext } from '../support/context';
-import { firstLine, freePort, startNode, waitForHttp } from '../support/processes';
+import { type Child, firstLine, freePort, startNode, waitForHttp } from '../support/processes';
 import type { Row } from '../support/results';
 import { skipped } from '../support/results';
 
@@ -12,6 +12,8 @@ export interface Load {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** The server's CPU time per request (user + system), when its process was given. */
+  cpuUsPerReq?: number;
 }
 
 /** autocannon at `connections` for `seconds` after a warm-up of a quarter of that; non-2xx count as errors. */
@@ -19,16 +21,22 @@ export async function hammer(
   url: string,
   seconds: number,
   options: Partial<autocannon.Options> = {},
+  server?: Child,
 ): Promise<Load> {
   const base = { url, connections: CONNECTIONS, ...options };
   await autocannon({ ...base, duration: Math.max(1, seconds / 4) });
+  const cpuBefore = server?.cpuMs();
   const result = await autocannon({ ...base, duration: seconds });
-  return {
+  const load: Load = {
     reqPerS: result.requests.total / seconds,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.non2xx + result.errors + result.timeouts,
   };
+  if (server && cpuBefore !== undefined) {
+    load.cpuUsPerReq = ((server.cpuMs() - cpuBefore) * 1000) / result.requests.total;
+  }
+  return load;
 }
 
 function row(name: string, load: Load, floor?: number, target?: number): Row {
@@ -64,16 +72,27 @@ export async function httpSection(context: BenchContext): Promise<Row[]> {
   try {
     const floorUrl = `http://127.0.0.1:${floorPort}/`;
     await waitForHttp(floorUrl, floor);
-    const before = await hammer(floorUrl, seconds);
-    const jwks = await hammer(`${tessera.url}/.well-known/jwks.json`, seconds);
-    const profile = await hammer(`${tessera.url}/auth/profile`, seconds, { headers: cookie });
-    const me = await hammer(`${tessera.url}/graphql`, seconds, {
-      method: 'POST',
-      headers: { ...cookie, 'content-type': 'application/json', origin: tessera.url },
-      body: JSON.stringify({ query: '{ me { id slug name } }' }),
-    });
-    const health = await hammer(`${tessera.url}/health`, seconds);
-    const after = await hammer(floorUrl, seconds);
+    const server = tessera.child;
+    const before = await hammer(floorUrl, seconds, {}, floor);
+    const jwks = await hammer(`${tessera.url}/.well-known/jwks.json`, seconds, {}, server);
+    const profile = await hammer(
+      `${tessera.url}/auth/profile`,
+      seconds,
+      { headers: cookie },
+      server,
+    );
+    const me = await hammer(
+      `${tessera.url}/graphql`,
+      seconds,
+      {
+        method: 'POST',
+        headers: { ...cookie, 'content-type': 'application/json', origin: tessera.url },
+        body: JSON.stringify({ query: '{ me { id slug name } }' }),
+      },
+      server,
+    );
+    const health = await hammer(`${tessera.url}/health`, seconds, {}, server);
+    const after = await hammer(floorUrl, seconds, {}, floor);
     const floorRate = (before.reqPerS + after.reqPerS) / 2;
     rows.push(
       {
@@ -85,6 +104,7 @@ export async function httpSection(context: BenchContext): Promise<Row[]> {
           afterReqPerS: after.reqPerS,
           p50Ms: after.p50Ms,
           p99Ms: after.p99Ms,
+          cpuUsPerReq: (before.cpuUsPerReq! + after.cpuUsPerReq!) / 2,
         },
       },
       row('GET /.well-known/jwks.json (anonymous)', jwks, floorRate, 0.8),
@@ -117,10 +137,18 @@ export async function httpSection(context: BenchContext): Promise<Row[]> {
     );
     try {
       const ready = JSON.parse(await firstLine(peer)) as { port: number; cookie: string };
-      const peerLoad = await hammer(`http://127.0.0.1:${ready.port}/profile`, seconds, {
-        headers: { cookie: ready.cookie },
-      });
-      const ours = await hammer(`${tessera.url}/auth/profile`, seconds, { headers: cookie });
+      const peerLoad = await hammer(
+        `http://127.0.0.1:${ready.port}/profile`,
+        seconds,
+        { headers: { cookie: ready.cookie } },
+        peer,
+      );
+      const ours = await hammer(
+        `${tessera.url}/auth/profile`,
+        seconds,
+        { headers: cookie },
+        server,
+      );
       const ratio = ours.reqPerS / peerLoad.reqPerS;
       rows.push(
         {

@@ -24,6 +24,8 @@ export interface Child {
   stderr: () => string;
   /** Resident set size of the process, in bytes (from /proc). */
   rss: () => number;
+  /** CPU time the process has used so far (user + system), in ms (from /proc). */
+  cpuMs: () => number;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
   stop: (graceMs?: number) => Promise<number | null>;
 }
@@ -55,6 +57,7 @@ export function wrap(child: ChildProcess, stderr: () => string): Child {
     process: child,
     stderr,
     rss: () => rssOf(child.pid!),
+    cpuMs: () => cpuMsOf(child.pid!),
     stop: async (graceMs = 15_000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -70,6 +73,14 @@ export function rssOf(pid: number): number {
   const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   if (!kb) throw new Error(`no VmRSS for process ${pid}`);
   return Number(kb[1]) * 1024;
+}
+
+/** utime + stime of a process, in ms; /proc counts them in clock ticks of 10 ms. */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Polls `url` until it answers 200, the child exits, or the deadline passes. */

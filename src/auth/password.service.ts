@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { compare, hash } from 'bcryptjs';
+import { compare, hash } from 'bcrypt';
 import { AppConfig } from '../config/app-config';
 
 /** bcrypt reads at most 72 bytes; longer passwords are pre-hashed so that every byte counts. */
@@ -14,9 +14,9 @@ export interface PasswordCheck {
 }
 
 /**
- * Password hashing with bcrypt at BCRYPT_ROUNDS. bcryptjs's async API works in small slices that
- * yield to the event loop, so other requests keep being served during a hash (pure JS: the native
- * @node-rs/bcrypt's per-platform packages do not install with `npm ci` from this registry).
+ * Password hashing with bcrypt at BCRYPT_ROUNDS, native (`bcrypt`, prebuilt binaries in its
+ * package): each hash runs on libuv's thread pool, so logins use every core and the event loop
+ * keeps serving other requests and streams meanwhile (docs/PERFORMANCE.md, "Login").
  */
 @Injectable()
 export class PasswordService {

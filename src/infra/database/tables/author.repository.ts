@@ -6,6 +6,7 @@ import { Author } from './author.entity';
 import { AuthorRole } from './author-role.entity';
 import { translateDuplicates } from './duplicate-key.error';
 import { OAuthAccount } from './oauth-account.entity';
+import { PrimaryKeyLookup } from './primary-key.lookup';
 import type { NewOAuthAccount } from './oauth-account.repository';
 import { nowSeconds } from './epoch-seconds.transformer';
 
@@ -38,7 +39,11 @@ export const AUTHOR_SLUG_UNIQUE = 'author_slug_unique';
 
 @Injectable()
 export class AuthorRepository {
-  constructor(@InjectRepository(Author) private readonly authors: Repository<Author>) {}
+  private readonly byId: PrimaryKeyLookup<Author>;
+
+  constructor(@InjectRepository(Author) private readonly authors: Repository<Author>) {
+    this.byId = new PrimaryKeyLookup(authors);
+  }
 
   /**
    * Inserts an author, with `roleId` granted and `account` linked in the same transaction when
@@ -75,7 +80,7 @@ export class AuthorRepository {
   }
 
   findById(id: number): Promise<Author | null> {
-    return this.authors.findOneBy({ id });
+    return this.byId.find(id);
   }
 
   /**

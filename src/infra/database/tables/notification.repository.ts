@@ -73,11 +73,11 @@ export class NotificationRepository {
 
   /** The id of the recipient's newest notification, or 0 when they have none. */
   async latestId(recipientId: number): Promise<number> {
-    const row = await this.notifications
-      .createQueryBuilder('notification')
-      .select('MAX(notification.id)', 'latest')
-      .where('notification.recipient_id = :recipientId', { recipientId })
-      .getRawOne<{ latest: string | null }>();
+    // Raw SQL: every stream that opens asks this (no query builder on that path).
+    const [row] = (await this.notifications.query(
+      'SELECT MAX(id) AS latest FROM notification WHERE recipient_id = $1',
+      [recipientId],
+    )) as { latest: string | null }[];
     return Number(row?.latest ?? 0);
   }
 
