@@ -25,6 +25,8 @@ interface Measured {
   rssPerStreamKb: number;
   openPerS: number;
   openP99Ms: number;
+  /** The server's CPU time per stream opened (user + system). */
+  cpuMsPerOpen: number;
   lagP99Ms: number;
   single?: ReturnType<typeof percentiles>;
   broadcastLastMs?: number;
@@ -36,7 +38,9 @@ async function measure(context: BenchContext, load: SseLoad, server: Server): Pr
   const { redis, redisKeyPrefix } = context.services;
   const before = server.child.rss();
   await server.lagMs();
+  const cpuBefore = server.child.cpuMs();
   const opened = await load.open(server.specs, OPEN_IN_FLIGHT);
+  const cpuMs = server.child.cpuMs() - cpuBefore;
   if (opened.failures.length > 0) {
     context.log(
       `${server.label}: ${opened.failures.length} streams failed, first: ${opened.failures[0]}`,
@@ -49,6 +53,7 @@ async function measure(context: BenchContext, load: SseLoad, server: Server): Pr
     rssPerStreamKb: 0,
     openPerS: streams / (opened.elapsedMs / 1000),
     openP99Ms: percentiles(opened.openMs).p99,
+    cpuMsPerOpen: cpuMs / streams,
     lagP99Ms: 0,
   };
   if (redis) {
@@ -156,6 +161,7 @@ function capacityRows(count: number, ours: Measured, floor: Measured | undefined
     rssPerStreamKb: m.rssPerStreamKb,
     openPerS: m.openPerS,
     openP99Ms: m.openP99Ms,
+    cpuMsPerOpen: m.cpuMsPerOpen,
     eventLoopLagP99Ms: m.lagP99Ms,
   });
   const stormSeconds = count / ours.openPerS;

@@ -111,11 +111,18 @@ export class NotificationStream {
       );
 
       const follow = async () => {
-        for (const channel of this.feed.channelsOf(userId)) {
-          const subscription = await this.store.subscribe(channel, onMessage);
-          if (closed) return void subscription.unsubscribe();
-          subscriptions.push(subscription);
+        // All channels at once: the store sends them in one SUBSCRIBE.
+        const subscribed = await Promise.allSettled(
+          this.feed.channelsOf(userId).map((channel) => this.store.subscribe(channel, onMessage)),
+        );
+        for (const result of subscribed) {
+          if (result.status !== 'fulfilled') continue;
+          if (closed) void result.value.unsubscribe();
+          else subscriptions.push(result.value);
         }
+        const failed = subscribed.find((result) => result.status === 'rejected');
+        if (failed) throw failed.reason;
+        if (closed) return;
         const missed = await this.feed.after(userId, lastSentId, replayLimit);
         if (start.resumed) this.metrics.replays.inc();
         for (const { id, data } of missed) deliver(data, id);
