@@ -11,6 +11,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { ConnectModule } from './connect.module';
+import { DataDirLock } from './infra/database/data-dir.lock';
 import { jsonBody } from './infra/http/json-body.middleware';
 import type { AppConfig } from './config/app-config';
 
@@ -94,6 +95,7 @@ function serveOpenApi(app: NestExpressApplication, config: AppConfig): void {
  * and no migrations (the app owns the schema; two processes migrating at once would collide).
  */
 export async function createConnectApp(config: AppConfig): Promise<NestExpressApplication> {
+  if (!config.database.url) DataDirLock.assertFree(config.dataDir);
   const connectConfig: AppConfig = Object.freeze({
     ...config,
     corsOrigins: config.connect.corsOrigins,
@@ -109,6 +111,7 @@ export async function createConnectApp(config: AppConfig): Promise<NestExpressAp
 }
 
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  if (!config.database.url) DataDirLock.assertFree(config.dataDir);
   await preloadLazyPackages();
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config),

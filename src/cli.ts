@@ -7,6 +7,7 @@ import { PASSWORD_MAX, PASSWORD_MIN } from './auth/auth.dto';
 import { EMAIL_MAX, normalizeEmail } from './auth/email-address';
 import { ConfigError, loadConfig } from './config/load-config';
 import { AdminBootstrapService } from './admin/admin-bootstrap.service';
+import { DataDirInUseError, DataDirLock } from './infra/database/data-dir.lock';
 
 const USAGE = 'Usage: npm run cli -- create-admin --email <email> --password <password>';
 
@@ -42,6 +43,12 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, 1);
+    throw error;
+  }
+  try {
+    if (!config.database.url) DataDirLock.assertFree(config.dataDir);
+  } catch (error) {
+    if (error instanceof DataDirInUseError) fail(error.message, 1);
     throw error;
   }
   // The result line is the output; of Nest's own log only errors are shown, and none when silent.

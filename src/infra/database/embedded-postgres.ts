@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { DataDirLock } from './data-dir.lock';
 
 /** More than the TypeORM pool size, or the pool's extra connections would be turned away. */
 const MAX_SOCKET_CONNECTIONS = 24;
@@ -21,29 +22,44 @@ export class EmbeddedPostgres {
   private constructor(
     private readonly db: PGlite,
     private readonly server: PGLiteSocketServer,
+    private readonly lock: DataDirLock,
     readonly url: string,
   ) {}
 
+  /** Refuses (DataDirInUseError) while another process has `dataDir` open. */
   static async start(dataDir: string): Promise<EmbeddedPostgres> {
     const directory = join(dataDir, 'pgdata');
     mkdirSync(directory, { recursive: true });
-    const db = await PGlite.create(directory);
-    const server = new PGLiteSocketServer({
-      db,
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: MAX_SOCKET_CONNECTIONS,
-    });
-    await server.start();
-    return new EmbeddedPostgres(
-      db,
-      server,
-      `postgres://postgres@${server.getServerConn()}/postgres`,
-    );
+    const lock = DataDirLock.acquire(dataDir);
+    let db: PGlite | undefined;
+    try {
+      db = await PGlite.create(directory);
+      const server = new PGLiteSocketServer({
+        db,
+        host: '127.0.0.1',
+        port: 0,
+        maxConnections: MAX_SOCKET_CONNECTIONS,
+      });
+      await server.start();
+      return new EmbeddedPostgres(
+        db,
+        server,
+        lock,
+        `postgres://postgres@${server.getServerConn()}/postgres`,
+      );
+    } catch (error) {
+      await db?.close();
+      lock.release();
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {
-    await this.server.stop();
-    await this.db.close();
+    try {
+      await this.server.stop();
+      await this.db.close();
+    } finally {
+      this.lock.release();
+    }
   }
 }
