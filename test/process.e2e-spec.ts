@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newRegistration } from './support/auth';
 import { waitFor } from './support/wait-for';
 import { freePort } from './support/ports';
 
@@ -71,4 +72,68 @@ describe('the server process', () => {
     child.kill('SIGTERM');
     expect(await child.exited).toBe(0);
   }, 60_000);
+
+  /** Starts the server on `dataDir` and resolves once /health answers 200. */
+  async function started(port?: number): Promise<ReturnType<typeof run> & { url: string }> {
+    port ??= await freePort();
+    const child = run({ DATA_DIR: dataDir, PORT: String(port) });
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok, {
+      timeoutMs: 45_000,
+      message: 'the embedded server to answer /health',
+    });
+    return Object.assign(child, { url });
+  }
+
+  it('keeps embedded sessions across a restart: the same cookie still works', async () => {
+    const port = await freePort();
+    const first = await started(port);
+    const registered = await fetch(`${first.url}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...newRegistration(), name: 'Restart' }),
+    });
+    expect(registered.status).toBe(201);
+    const cookie = registered.headers.getSetCookie()[0].split(';')[0];
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = await started(port);
+    try {
+      const profile = await fetch(`${second.url}/auth/profile`, { headers: { cookie } });
+      expect(profile.status).toBe(200);
+      expect(await profile.json()).toMatchObject({ name: 'Restart' });
+    } finally {
+      second.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    }
+  }, 120_000);
+
+  it('refuses a second process on the same DATA_DIR: exit 1, one line naming it and the holder', async () => {
+    const first = await started();
+    try {
+      const second = run({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+      expect(await second.exited).toBe(1);
+      expect(second.output()).toBe(
+        `Tessera failed to start: DATA_DIR ${dataDir} is in use by another process (pid ${first.pid}); stop it or set another DATA_DIR\n`,
+      );
+    } finally {
+      first.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+    }
+    // A clean stop releases the directory.
+    const third = await started();
+    third.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+  }, 120_000);
+
+  it('is not blocked by the lock of a process killed with SIGKILL', async () => {
+    const crashed = await started();
+    crashed.kill('SIGKILL');
+    await crashed.exited;
+
+    const next = await started();
+    next.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+  }, 120_000);
 });

@@ -24,8 +24,11 @@ export interface TestApp {
   /** supertest bound to the running server. */
   http: () => ReturnType<typeof request>;
   baseUrl: string;
-  /** Stops the app and starts it again on the same database, Redis prefix and DATA_DIR. */
-  restart(): Promise<TestApp>;
+  /**
+   * Stops the app and starts it again on the same database, Redis prefix and DATA_DIR;
+   * `whileStopped` runs in between.
+   */
+  restart(whileStopped?: () => void | Promise<void>): Promise<TestApp>;
   /** Stops the app and removes its database, keys and DATA_DIR. */
   close(): Promise<void>;
 }
@@ -163,8 +166,9 @@ function testAppOf(
     config,
     http: () => request(app.getHttpServer()),
     baseUrl: `http://127.0.0.1:${address.port}`,
-    restart: async () => {
+    restart: async (whileStopped) => {
       await stopApp(lease);
+      await whileStopped?.();
       return boot(lease, resources);
     },
     close: () => release(lease),

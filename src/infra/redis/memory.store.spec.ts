@@ -1,3 +1,7 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
 import { MemoryStore, matchesGlob } from './memory.store';
 
 describe('matchesGlob', () => {
@@ -186,5 +190,79 @@ describe('MemoryStore', () => {
     ]) {
       await expect(call()).rejects.toThrow('store is closed');
     }
+  });
+});
+
+describe('MemoryStore kept in a file (the embedded stand-in across restarts)', () => {
+  let dir: string;
+  let path: string;
+  let clock: number;
+  const now = () => clock;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-standin-'));
+    path = join(dir, 'redis-standin.json');
+    clock = 1_000_000;
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('comes back after close() with every kind of value and the time left on each key', async () => {
+    const first = new MemoryStore({ persistPath: path, now });
+    await first.set('plain', 'v');
+    await first.set('ticking', 'v', { ttlMs: 10_000 });
+    await first.hset('session:1:a', { user_id: '1', ip: '203.0.113.9' });
+    await first.pexpire('session:1:a', 60_000);
+    await first.sadd('user_sessions:1', 'a', 'b');
+    await first.close();
+
+    clock += 4_000;
+    const second = new MemoryStore({ persistPath: path, now });
+    expect(await second.get('plain')).toBe('v');
+    expect(await second.pttl('plain')).toBe(-1);
+    expect(await second.pttl('ticking')).toBe(6_000);
+    expect(await second.hgetall('session:1:a')).toEqual({ user_id: '1', ip: '203.0.113.9' });
+    expect(await second.pttl('session:1:a')).toBe(56_000);
+    expect((await second.smembers('user_sessions:1')).sort()).toEqual(['a', 'b']);
+    await second.close();
+  });
+
+  it('does not bring back a key whose time ran out while it was stopped', async () => {
+    const first = new MemoryStore({ persistPath: path, now });
+    await first.set('short', 'v', { ttlMs: 1_000 });
+    await first.set('long', 'v', { ttlMs: 100_000 });
+    await first.close();
+
+    clock += 5_000;
+    const second = new MemoryStore({ persistPath: path, now });
+    expect(await second.get('short')).toBeNull();
+    expect(await second.get('long')).toBe('v');
+    await second.close();
+  });
+
+  it('saves on its interval too, so a crash loses at most that much', async () => {
+    jest.useFakeTimers();
+    try {
+      const store = new MemoryStore({ persistPath: path, now, saveIntervalMs: 1_000 });
+      await store.set('k', 'v');
+      expect(existsSync(path)).toBe(false);
+      jest.advanceTimersByTime(1_000);
+      expect(JSON.parse(readFileSync(path, 'utf8')).entries).toEqual([
+        { key: 'k', kind: 'string', value: 'v' },
+      ]);
+      await store.close();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('starts empty, and says so, when the file is not a saved store', async () => {
+    writeFileSync(path, '{"not": "a store"');
+    const errors: Error[] = [];
+    const store = new MemoryStore({ persistPath: path, now, onError: (err) => errors.push(err) });
+    expect(await store.get('anything')).toBeNull();
+    expect(errors.map((err) => err.message)).toEqual([
+      expect.stringContaining(`could not load ${path}, starting empty`),
+    ]);
+    await store.close();
   });
 });

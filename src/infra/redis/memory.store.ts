@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type {
   MessageListener,
   RedisStore,
@@ -18,11 +19,26 @@ type Value =
   | { kind: 'set'; value: Set<string> };
 
 export interface MemoryStoreOptions {
-  /** Receives exceptions thrown by subscribers' listeners. */
+  /** Receives exceptions thrown by subscribers' listeners, and failed saves. */
   onError?: (err: Error) => void;
   /** Clock in epoch milliseconds; tests pass a fake one to control expiry. */
   now?: () => number;
+  /**
+   * A file to keep the data in across restarts: loaded at construction (what expired meanwhile is
+   * left out), written every `saveIntervalMs` and at close().
+   */
+  persistPath?: string;
+  saveIntervalMs?: number;
 }
+
+/** One key in the saved file; `expiresAt` in epoch ms. */
+type SavedEntry =
+  | { key: string; kind: 'string'; value: string; expiresAt?: number }
+  | { key: string; kind: 'hash'; value: [string, string][]; expiresAt?: number }
+  | { key: string; kind: 'set'; value: string[]; expiresAt?: number };
+
+const SAVE_FORMAT = 1;
+const DEFAULT_SAVE_INTERVAL_MS = 60_000;
 
 /**
  * Redis glob matching (`*`, `?`, `[abc]`, `[^a-z]`, backslash escapes) over UTF-8 bytes, ported
@@ -246,6 +262,39 @@ class Keyspace {
     this.expiries.clear();
   }
 
+  /** Every live key, for saving. */
+  dump(): SavedEntry[] {
+    const now = this.now();
+    const entries: SavedEntry[] = [];
+    for (const [key, entry] of this.values) {
+      const expiresAt = this.expiries.get(key);
+      if (expiresAt !== undefined && expiresAt <= now) continue;
+      const ttl = expiresAt === undefined ? {} : { expiresAt };
+      if (entry.kind === 'string')
+        entries.push({ key, kind: 'string', value: entry.value, ...ttl });
+      else if (entry.kind === 'hash')
+        entries.push({ key, kind: 'hash', value: [...entry.value], ...ttl });
+      else entries.push({ key, kind: 'set', value: [...entry.value], ...ttl });
+    }
+    return entries;
+  }
+
+  /** Puts saved keys back, leaving out those whose time ran out meanwhile. */
+  load(entries: SavedEntry[]): void {
+    const now = this.now();
+    for (const entry of entries) {
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now) continue;
+      const value: Value =
+        entry.kind === 'string'
+          ? { kind: 'string', value: entry.value }
+          : entry.kind === 'hash'
+            ? { kind: 'hash', value: new Map(entry.value) }
+            : { kind: 'set', value: new Set(entry.value) };
+      this.values.set(entry.key, value);
+      if (entry.expiresAt !== undefined) this.expiries.set(entry.key, entry.expiresAt);
+    }
+  }
+
   private live(key: string): Value | undefined {
     const expiresAt = this.expiries.get(key);
     if (expiresAt !== undefined && expiresAt <= this.now()) {
@@ -336,7 +385,9 @@ export class MemoryStore implements RedisStore {
   private readonly keyspace: Keyspace;
   private readonly listeners = new Map<string, Set<MessageListener>>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly saver?: NodeJS.Timeout;
   private readonly onError: (err: Error) => void;
+  private readonly persistPath?: string;
   private closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -344,6 +395,15 @@ export class MemoryStore implements RedisStore {
     this.onError = options.onError ?? (() => undefined);
     this.sweeper = setInterval(() => this.keyspace.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
+    this.persistPath = options.persistPath;
+    if (this.persistPath) {
+      this.restore(this.persistPath);
+      this.saver = setInterval(
+        () => this.save(),
+        options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS,
+      );
+      this.saver.unref();
+    }
   }
 
   get(key: string): Promise<string | null> {
@@ -472,10 +532,42 @@ export class MemoryStore implements RedisStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
+    clearInterval(this.saver);
+    this.save();
     this.listeners.clear();
     this.keyspace.clear();
+  }
+
+  /** Writes the data to `persistPath` (a new file renamed into place, so a crash leaves the old one). */
+  private save(): void {
+    if (!this.persistPath) return;
+    try {
+      const draft = `${this.persistPath}.${process.pid}.tmp`;
+      writeFileSync(draft, JSON.stringify({ format: SAVE_FORMAT, entries: this.keyspace.dump() }));
+      renameSync(draft, this.persistPath);
+    } catch (err) {
+      this.onError(toError(err));
+    }
+  }
+
+  /** Loads `path` when it exists; an unreadable file is reported and the store starts empty. */
+  private restore(path: string): void {
+    if (!existsSync(path)) return;
+    try {
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as {
+        format?: unknown;
+        entries?: unknown;
+      };
+      if (saved.format !== SAVE_FORMAT || !Array.isArray(saved.entries)) {
+        throw new Error(`${path} is not a saved store of format ${SAVE_FORMAT}`);
+      }
+      this.keyspace.load(saved.entries as SavedEntry[]);
+    } catch (err) {
+      this.onError(new Error(`could not load ${path}, starting empty: ${toError(err).message}`));
+    }
   }
 
   private async run<T>(command: (keyspace: Keyspace) => T): Promise<T> {

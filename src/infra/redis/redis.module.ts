@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { IoRedisStore } from './ioredis.store';
@@ -13,7 +14,9 @@ function createStore(config: AppConfig): RedisStore {
     return new IoRedisStore({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, onError });
   }
   logger.warn('REDIS_URL unset: in-process Redis stand-in, single-instance only');
-  return new MemoryStore({ onError });
+  // Kept under DATA_DIR so that sessions survive a restart (docs/RELIABILITY.md); DATA_DIR is
+  // held by one process at a time.
+  return new MemoryStore({ onError, persistPath: join(config.dataDir, 'redis-standin.json') });
 }
 
 /** Closes the store after the HTTP server has stopped (Nest runs shutdown hooks after closing it). */
