@@ -8,6 +8,7 @@ const FEATURES = [
   'auth',
   'admin',
   'health',
+  'maintenance',
   'metrics',
   'notifications',
   'oauth',
@@ -30,6 +31,7 @@ const PUBLIC = {
     'slug.service.ts',
   ],
   health: ['health.module.ts'],
+  maintenance: ['maintenance.module.ts'],
   metrics: ['metrics.module.ts', 'metrics.service.ts'],
   oauth: ['oauth.module.ts', 'oauth-stats.service.ts'],
   notifications: [
@@ -47,6 +49,7 @@ const PUBLIC = {
     'oauth-token.service.ts',
     'token-monitoring.service.ts',
     'jwt-codec.service.ts',
+    'batch-token.service.ts',
   ],
 };
 

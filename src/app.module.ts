@@ -1,4 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { MaintenanceModule } from './maintenance/maintenance.module';
 import type { AppConfig } from './config/app-config';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
@@ -26,6 +28,9 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         MetricsModule,
+        // Timers of the app process only (session cleanup); the connect process has none.
+        ScheduleModule.forRoot(),
+        MaintenanceModule,
         HealthModule,
         AccessModule,
         AdminModule,

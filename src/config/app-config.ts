@@ -92,6 +92,8 @@ export abstract class AppConfig {
     readonly ticketBindIp: boolean;
     readonly replayLimit: number;
   };
+  /** SESSION_CLEANUP_INTERVAL_S: how often one instance prunes dead ids from session lists. */
+  abstract readonly sessionCleanupIntervalS: number;
   abstract readonly graphql: { readonly maxDepth: number; readonly maxComplexity: number };
   abstract readonly rateLimits: Readonly<Record<RateLimitName, RateLimit>>;
   /** The standalone connect process (`npm run start:connect`): its port and its own CORS list. */

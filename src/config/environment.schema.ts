@@ -252,6 +252,13 @@ export class EnvironmentVariables {
   SSE_REPLAY_LIMIT?: number;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: '$property must be a whole number of seconds from 10 to 86400' })
+  @Min(10, { message: '$property must be a whole number of seconds from 10 to 86400' })
+  @Max(86400, { message: '$property must be a whole number of seconds from 10 to 86400' })
+  SESSION_CLEANUP_INTERVAL_S?: number;
+
+  @IsOptional()
   @IsEmail({}, { message: '$property must be an email address' })
   ADMIN_EMAIL?: string;
 

@@ -97,6 +97,7 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
       ticketBindIp: env.SSE_TICKET_BIND_IP ?? true,
       replayLimit: env.SSE_REPLAY_LIMIT ?? 500,
     },
+    sessionCleanupIntervalS: env.SESSION_CLEANUP_INTERVAL_S ?? 600,
     graphql: {
       maxDepth: env.GRAPHQL_MAX_DEPTH ?? 10,
       maxComplexity: env.GRAPHQL_MAX_COMPLEXITY ?? 5000,

@@ -140,6 +140,7 @@ export class SessionTokenManager {
       .multi()
       .hset(key, { expires_at: String(now + this.lifetimeSeconds) })
       .pexpire(key, this.lifetimeSeconds * 1000)
+      .pexpire(userSessionsKey(claims.user_id), this.lifetimeSeconds * 1000)
       .exec();
     if (extended !== 1 && extended !== true) return null;
     return this.codec.sign(
@@ -268,6 +269,8 @@ export class SessionTokenManager {
       })
       .pexpire(sessionKey(userId, jti), this.lifetimeSeconds * 1000)
       .sadd(userSessionsKey(userId), jti)
+      // No session of the user outlives the newest one's lifetime: nor does their list.
+      .pexpire(userSessionsKey(userId), this.lifetimeSeconds * 1000)
       .exec();
     return token;
   }
