@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Counter, Gauge } from 'prom-client';
 import { AppConfig } from '../config/app-config';
@@ -31,7 +31,7 @@ export class SessionCleanupScheduler implements OnApplicationBootstrap {
     @Inject(REDIS_STORE) private readonly store: RedisStore,
     private readonly config: AppConfig,
     metrics: MetricsService,
-    @Optional() private readonly scheduler?: SchedulerRegistry,
+    private readonly scheduler: SchedulerRegistry,
   ) {
     const registers = [metrics.registry];
     this.runs = new Counter({
@@ -52,9 +52,8 @@ export class SessionCleanupScheduler implements OnApplicationBootstrap {
     });
   }
 
-  /** Only where the app registered the scheduler (the connect process does not). */
+  /** The registry clears the interval at shutdown. */
   onApplicationBootstrap(): void {
-    if (!this.scheduler) return;
     const timer = setInterval(
       () => void this.runOnce(),
       this.config.sessionCleanupIntervalS * 1000,

@@ -443,6 +443,15 @@ describeInChromium('Browser: httpOnly cookie and cross-origin SSE (issue #7)', (
       return () => page.evaluate(() => (globalThis as unknown as InPage).statuses);
     }
 
+    /** The demo, through the proxy, signed in as `user` with its stream open and #status watched. */
+    async function streaming(user: SignedIn) {
+      const { page, log } = await openDemo(await newContext(), pages.origin, proxy.origin);
+      await submitSignIn(page, user.email, user.password);
+      await page.waitForSelector('#status[data-status=open]');
+      const statuses = await watchStatus(page);
+      return { page, log, statuses, requestsBefore: log.requests.length };
+    }
+
     /** README, "Real-time notifications": at shutdown every stream gets `reconnect` first, rather than being cut. */
     async function expectToldToReconnect(log: StreamLog): Promise<void> {
       await waitFor(() => log.parsed().some((message) => message.type === 'reconnect'), {
@@ -455,12 +464,7 @@ describeInChromium('Browser: httpOnly cookie and cross-origin SSE (issue #7)', (
     // under DATA_DIR (docs/RELIABILITY.md); the client must come back on its own.
     it('the client backs off while the service is down, reconnects, and gets what follows', async () => {
       const [user, follower] = await Promise.all([registerAuthor(t), registerAuthor(t)]);
-      const context = await newContext();
-      const { page, log } = await openDemo(context, pages.origin, proxy.origin);
-      await submitSignIn(page, user.email, user.password);
-      await page.waitForSelector('#status[data-status=open]');
-      const statuses = await watchStatus(page);
-      const requestsBefore = log.requests.length;
+      const { page, log, statuses, requestsBefore } = await streaming(user);
 
       await restart(log);
 
@@ -486,13 +490,7 @@ describeInChromium('Browser: httpOnly cookie and cross-origin SSE (issue #7)', (
     withEmbeddedRedis(
       'with the sessions lost during the restart (embedded driver), the client signs out instead of retrying',
       async () => {
-        const user = await registerAuthor(t);
-        const context = await newContext();
-        const { page, log } = await openDemo(context, pages.origin, proxy.origin);
-        await submitSignIn(page, user.email, user.password);
-        await page.waitForSelector('#status[data-status=open]');
-        const statuses = await watchStatus(page);
-        const requestsBefore = log.requests.length;
+        const { page, log, statuses, requestsBefore } = await streaming(await registerAuthor(t));
 
         await restart(log, () =>
           rmSync(join(t.config.dataDir, 'redis-standin.json'), { force: true }),

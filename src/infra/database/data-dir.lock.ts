@@ -53,22 +53,17 @@ export class DataDirLock {
    * trace from deep in the module tree. `acquire` still decides.
    */
   static assertFree(dataDir: string): void {
-    const path = join(dataDir, 'tessera.lock');
-    if (heldHere.has(path)) throw new DataDirInUseError(dataDir, process.pid);
-    const [pid, startTime] = readHolder(path);
-    if (pid !== undefined && pid !== process.pid && isAlive(pid, startTime)) {
-      throw new DataDirInUseError(dataDir, pid);
-    }
+    refuseIfHeld(dataDir, join(dataDir, 'tessera.lock'));
   }
 
   static acquire(dataDir: string): DataDirLock {
     const path = join(dataDir, 'tessera.lock');
-    if (heldHere.has(path)) throw new DataDirInUseError(dataDir, process.pid);
     // Written aside, then linked into place: the lock file never exists without its holder's pid.
     const draft = `${path}.${process.pid}`;
     writeFileSync(draft, `${process.pid} ${startTimeOf(process.pid) ?? ''}\n`);
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
+        refuseIfHeld(dataDir, path);
         try {
           linkSync(draft, path);
           heldHere.add(path);
@@ -76,11 +71,7 @@ export class DataDirLock {
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
-        const [pid, startTime] = readHolder(path);
-        // Our own pid without our own lock: a previous process's, whose pid was reused for us.
-        if (pid !== undefined && pid !== process.pid && isAlive(pid, startTime)) {
-          throw new DataDirInUseError(dataDir, pid);
-        }
+        refuseIfHeld(dataDir, path);
         removeIfPresent(path);
       }
     } finally {
@@ -93,6 +84,19 @@ export class DataDirLock {
     if (!heldHere.delete(this.path)) return;
     const [pid] = readHolder(this.path);
     if (pid === process.pid) removeIfPresent(this.path);
+  }
+}
+
+/**
+ * Throws when this process or another live one holds the lock at `path`; a file left by a process
+ * that is gone is not a holder. Our own pid in a file we did not write is a previous process's,
+ * whose pid was reused for us.
+ */
+function refuseIfHeld(dataDir: string, path: string): void {
+  if (heldHere.has(path)) throw new DataDirInUseError(dataDir, process.pid);
+  const [pid, startTime] = readHolder(path);
+  if (pid !== undefined && pid !== process.pid && isAlive(pid, startTime)) {
+    throw new DataDirInUseError(dataDir, pid);
   }
 }
 

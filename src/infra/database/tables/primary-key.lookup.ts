@@ -9,12 +9,13 @@ import type { ObjectLiteral, Repository } from 'typeorm';
  */
 export class PrimaryKeyLookup<Entity extends ObjectLiteral> {
   private readonly sql: string;
+  private readonly columns: Repository<Entity>['metadata']['columns'];
 
   constructor(private readonly repository: Repository<Entity>) {
     const { metadata } = repository;
     const [key] = metadata.primaryColumns;
     const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-    const columns = metadata.columns.filter((column) => column.isSelect);
+    const columns = (this.columns = metadata.columns.filter((column) => column.isSelect));
     this.sql =
       `SELECT ${columns.map((column) => quote(column.databaseName)).join(', ')} ` +
       `FROM ${quote(metadata.tableName)} WHERE ${quote(key.databaseName)} = $1`;
@@ -25,8 +26,7 @@ export class PrimaryKeyLookup<Entity extends ObjectLiteral> {
     if (!row) return null;
     const { metadata, manager } = this.repository;
     const entity = metadata.create() as Entity;
-    for (const column of metadata.columns) {
-      if (!column.isSelect) continue;
+    for (const column of this.columns) {
       column.setEntityValue(
         entity,
         manager.connection.driver.prepareHydratedValue(row[column.databaseName], column),
