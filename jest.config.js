@@ -20,6 +20,8 @@ module.exports = {
       ...shared,
       displayName: 'e2e',
       roots: ['<rootDir>/test'],
+      // The fault suite runs on its own (test/faults/jest.config.mjs, `npm run test:faults`).
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
       testEnvironment: '<rootDir>/test/support/test-environment.mjs',
       // A beforeAll that boots apps on a busy 2-core machine; tests keep testTimeout.
       testEnvironmentOptions: { hookTimeout: 120_000 },

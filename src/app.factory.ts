@@ -13,6 +13,7 @@ import { AppModule } from './app.module';
 import { ConnectModule } from './connect.module';
 import { DataDirLock } from './infra/database/data-dir.lock';
 import { jsonBody } from './infra/http/json-body.middleware';
+import { ServiceUnavailableFilter } from './infra/http/service-unavailable.filter';
 import type { AppConfig } from './config/app-config';
 
 /** Applies the HTTP hygiene every entry point shares (main, connect, the test harness). */
@@ -30,6 +31,7 @@ function configureApp(
     origin: (origin, callback) => callback(null, !origin || config.corsOrigins.includes(origin)),
     credentials: true,
   });
+  app.useGlobalFilters(new ServiceUnavailableFilter(app.getHttpAdapter()));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

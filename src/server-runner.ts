@@ -43,7 +43,15 @@ async function start(
   // Nest's enableShutdownHooks() re-raises the signal after closing, so the process would end
   // "killed by SIGTERM"; an orderly stop should exit 0. app.close() tells open streams to
   // reconnect, stops HTTP, then closes Redis and the database.
+  // A signal that arrives while stopping is ignored rather than left to kill the process halfway:
+  // `npm start` forwards the SIGTERM that a process manager also sends to the whole group.
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.log(`${signal}: already shutting down`);
+      return;
+    }
+    stopping = true;
     logger.log(`${signal}: shutting down`);
     app.close().then(
       () => process.exit(0),
@@ -53,6 +61,6 @@ async function start(
       },
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

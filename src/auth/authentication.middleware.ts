@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { AuthorRepository } from '../infra/database/tables/author.repository';
 import { SessionTokenManager } from '../tokens/session-token.service';
 import { clientInfoOf } from '../infra/http/client-info.decorator';
+import { dependencyFailureOf } from '../infra/availability/dependency-unavailable.error';
 import { OriginPolicy } from './origin-policy.service';
 import { SessionCookieService } from './session-cookie.service';
 
@@ -30,10 +31,17 @@ export class AuthenticationMiddleware implements NestMiddleware {
     const via = bearer ? 'bearer' : 'cookie';
 
     if (token) {
-      const session = await this.sessions.verifySession(token, clientInfoOf(req));
-      const author = session ? await this.authors.findById(session.userId) : null;
-      if (session && author && author.bannedAt === null) {
-        req.auth = { author, session, via, token };
+      try {
+        const session = await this.sessions.verifySession(token, clientInfoOf(req));
+        const author = session ? await this.authors.findById(session.userId) : null;
+        if (session && author && author.bannedAt === null) {
+          req.auth = { author, session, via, token };
+        }
+      } catch (error) {
+        // Routes that never look at the caller (JWKS, health, login) still work; those that do
+        // answer 503 (`authOf`), never treating the token as valid or as absent.
+        req.authUnavailable = dependencyFailureOf(error);
+        if (!req.authUnavailable) throw error;
       }
     }
 

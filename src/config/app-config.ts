@@ -43,7 +43,12 @@ export abstract class AppConfig {
   abstract readonly logLevel: string;
   abstract readonly trustProxy: boolean | number | string;
   abstract readonly database: { readonly url?: string; readonly migrationsRun: boolean };
-  abstract readonly redis: { readonly url?: string; readonly keyPrefix: string };
+  abstract readonly redis: {
+    readonly url?: string;
+    readonly keyPrefix: string;
+    /** REDIS_COMMAND_TIMEOUT_MS; the driver's 2000 when unset. */
+    readonly commandTimeoutMs?: number;
+  };
   abstract readonly jwt: {
     readonly algorithm: JwtAlgorithm;
     readonly secret?: string;
@@ -91,6 +96,8 @@ export abstract class AppConfig {
     readonly ticketTtlS: number;
     readonly ticketBindIp: boolean;
     readonly replayLimit: number;
+    /** SSE_SESSION_RECHECK_S: how often each instance re-checks its open streams' sessions. */
+    readonly sessionRecheckS: number;
   };
   /** SESSION_CLEANUP_INTERVAL_S: how often one instance prunes dead ids from session lists. */
   abstract readonly sessionCleanupIntervalS: number;

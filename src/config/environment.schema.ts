@@ -83,6 +83,13 @@ export class EnvironmentVariables {
   REDIS_KEY_PREFIX?: string;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: '$property must be a whole number of milliseconds from 50 to 60000' })
+  @Min(50, { message: '$property must be a whole number of milliseconds from 50 to 60000' })
+  @Max(60000, { message: '$property must be a whole number of milliseconds from 50 to 60000' })
+  REDIS_COMMAND_TIMEOUT_MS?: number;
+
+  @IsOptional()
   @IsString()
   JWT_SECRET?: string;
 
@@ -250,6 +257,13 @@ export class EnvironmentVariables {
   @Min(0, { message: '$property must be an integer from 0 to 10000' })
   @Max(10000, { message: '$property must be an integer from 0 to 10000' })
   SSE_REPLAY_LIMIT?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: '$property must be a whole number of seconds from 1 to 30' })
+  @Min(1, { message: '$property must be a whole number of seconds from 1 to 30' })
+  @Max(30, { message: '$property must be a whole number of seconds from 1 to 30' })
+  SSE_SESSION_RECHECK_S?: number;
 
   @IsOptional()
   @Transform(toInt)

@@ -59,12 +59,21 @@ describe('loadConfig', () => {
       ticketTtlS: 30,
       ticketBindIp: true,
       replayLimit: 500,
+      sessionRecheckS: 10,
     });
     expect(config.trustProxy).toBe(false);
   });
 
   it.each([
     [{ PORT: 'abc' }, 'Invalid configuration: PORT must be an integer from 0 to 65535'],
+    [
+      { SSE_SESSION_RECHECK_S: '60' },
+      'Invalid configuration: SSE_SESSION_RECHECK_S must be a whole number of seconds from 1 to 30',
+    ],
+    [
+      { REDIS_COMMAND_TIMEOUT_MS: '10' },
+      'Invalid configuration: REDIS_COMMAND_TIMEOUT_MS must be a whole number of milliseconds from 50 to 60000',
+    ],
     [
       { DATABASE_URL: 'not-a-url' },
       'Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL',

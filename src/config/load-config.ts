@@ -61,7 +61,11 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
     logLevel: env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     database: { url: env.DATABASE_URL, migrationsRun: env.DB_MIGRATIONS_RUN ?? true },
-    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? '' },
+    redis: {
+      url: env.REDIS_URL,
+      keyPrefix: env.REDIS_KEY_PREFIX ?? '',
+      commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    },
     jwt,
     cookie: {
       name: env.SESSION_COOKIE_NAME ?? 'session_token',
@@ -96,6 +100,7 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
       ticketTtlS: env.SSE_TICKET_TTL_S ?? 30,
       ticketBindIp: env.SSE_TICKET_BIND_IP ?? true,
       replayLimit: env.SSE_REPLAY_LIMIT ?? 500,
+      sessionRecheckS: env.SSE_SESSION_RECHECK_S ?? 10,
     },
     sessionCleanupIntervalS: env.SESSION_CLEANUP_INTERVAL_S ?? 600,
     graphql: {

@@ -6,6 +6,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { GraphQLError } from 'graphql';
+import { DependencyUnavailableError } from '../infra/availability/dependency-unavailable.error';
 import { formatGraphQLError } from './graphql-error.formatter';
 
 /** What Apollo hands to formatError for an exception thrown in a resolver. */
@@ -39,6 +40,22 @@ describe('formatGraphQLError', () => {
     expect(formatGraphQLError(formatted, wrapped).message).toBe(
       'email must be an email address; password too short',
     );
+  });
+
+  it.each([
+    [new DependencyUnavailableError('redis'), 'Redis is unavailable; try again shortly'],
+    [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      'The database is unavailable; try again shortly',
+    ],
+  ])('answers %s with SERVICE_UNAVAILABLE, not an internal error', (error, message) => {
+    const { formatted, wrapped } = fromResolver(error);
+    expect(formatGraphQLError(formatted, wrapped)).toEqual({
+      message,
+      path: ['me'],
+      locations: undefined,
+      extensions: { code: 'SERVICE_UNAVAILABLE', status: 503 },
+    });
   });
 
   it('hides unexpected errors and 5xx behind a generic message', () => {

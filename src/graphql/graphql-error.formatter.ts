@@ -1,6 +1,7 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
+import { serviceUnavailableOf } from '../infra/http/service-unavailable.filter';
 
 /** HTTP statuses as GraphQL `extensions.code`: 400 BAD_USER_INPUT, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 409 CONFLICT, 429 TOO_MANY_REQUESTS. */
 const CODES: Record<number, string> = {
@@ -11,6 +12,7 @@ const CODES: Record<number, string> = {
   409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
   429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
 };
 
 /** Codes Apollo itself gives to requests it could not parse, validate or accept. */
@@ -36,7 +38,8 @@ export function formatGraphQLError(
   formatted: GraphQLFormattedError,
   error: unknown,
 ): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  const original = serviceUnavailableOf(unwrapped) ?? unwrapped;
   const base = { locations: formatted.locations, path: formatted.path };
   if (original instanceof HttpException) {
     const status = original.getStatus();
@@ -45,10 +48,11 @@ export function formatGraphQLError(
       typeof response === 'object' ? (response as { message?: unknown }).message : undefined;
     const message = Array.isArray(messages) ? messages.join('; ') : original.message;
     const code = CODES[status] ?? (status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST');
-    if (status >= 500) logger.error(`${original.message}`, original.stack);
+    const hidden = status >= 500 && status !== 503;
+    if (hidden) logger.error(`${original.message}`, original.stack);
     return {
       ...base,
-      message: status >= 500 ? 'Internal server error' : message,
+      message: hidden ? 'Internal server error' : message,
       extensions: { code, status },
     };
   }

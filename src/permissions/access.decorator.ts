@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { AuthContext } from './auth-context';
+import { type AuthContext, authOf } from './auth-context';
 import { httpContextOf } from '../infra/http/http-context';
 
 export const ACCESS_KEY = 'tessera:access';
@@ -38,13 +38,13 @@ export const AdminRequired = () => PermissionRequired('admin');
 
 /** The signed-in author (only on handlers that need a session). */
 export const CurrentUser = createParamDecorator(
-  (_data: unknown, context: ExecutionContext) => httpContextOf(context).req.auth?.author,
+  (_data: unknown, context: ExecutionContext) => authOf(httpContextOf(context).req)?.author,
 );
 
 /** The whole authentication context: author, session, and how the token arrived. */
 export const CurrentAuth = createParamDecorator(
   (_data: unknown, context: ExecutionContext): AuthContext | undefined =>
-    httpContextOf(context).req.auth,
+    authOf(httpContextOf(context).req),
 );
 
 /** How a handler's access reads in the access table (test/access): `public`, `authenticated`, `permission:moderate`. */

@@ -9,6 +9,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { httpContextOf } from '../infra/http/http-context';
 import { ACCESS_KEY, type Access } from './access.decorator';
+import { authOf } from './auth-context';
 import { PermissionsService } from './permissions.service';
 
 /**
@@ -37,7 +38,7 @@ export class AccessGuard implements CanActivate {
       throw new ForbiddenException('Access denied');
     }
     if (access.kind === 'public' || access.kind === 'self') return true;
-    const auth = httpContextOf(context).req.auth;
+    const auth = authOf(httpContextOf(context).req);
     if (!auth) throw new UnauthorizedException('Authentication required');
     if (access.kind === 'authenticated') return true;
 

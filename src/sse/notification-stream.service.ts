@@ -1,4 +1,4 @@
-import { Inject, Injectable, type MessageEvent } from '@nestjs/common';
+import { Inject, Injectable, Logger, type MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { AppConfig } from '../config/app-config';
 import { REDIS_STORE, type RedisStore, type Subscription } from '../infra/redis/redis-store';
@@ -26,13 +26,17 @@ export interface StreamStart {
 
 /**
  * One user's stream: `retry` and `connected` first, then it subscribes to the user's channels and
- * reads what was stored after its position: live messages that arrive meanwhile wait behind that
- * replay, and an id already sent is skipped, so there is no gap and no duplicate, whether the
- * stream resumed or is new. Heartbeats keep its slot; the lifetime cap, the token's expiry, a
- * revocation or shutdown end it. The teardown leaves no subscription, timer or slot behind.
+ * catches up: it reads what was stored after its position while live messages that arrive
+ * meanwhile wait behind that replay, and an id already sent is skipped, so there is no gap and no
+ * duplicate, whether the stream resumed or is new. It catches up again whenever the registry asks
+ * (the subscriber connection came back after an outage, whose messages were lost). Heartbeats keep
+ * its slot; the lifetime cap, the token's expiry, a revocation or shutdown end it. The teardown
+ * leaves no subscription, timer or slot behind.
  */
 @Injectable()
 export class NotificationStream {
+  private readonly logger = new Logger(NotificationStream.name);
+
   constructor(
     @Inject(REDIS_STORE) private readonly store: RedisStore,
     private readonly feed: NotificationFeed,
@@ -58,7 +62,10 @@ export class NotificationStream {
       start.signal.removeEventListener('abort', releaseUnstarted);
       let closed = false;
       let lastSentId = start.position;
-      let replaying = true;
+      // Catch-ups asked for and not finished; live notifications wait while there is one. The
+      // first is the one that follows subscribing.
+      let catchUpsPending = 1;
+      let catchUps: Promise<unknown> = Promise.resolve();
       const waiting: { id: number; raw: string }[] = [];
       const subscriptions: Subscription[] = [];
       const timers: ReturnType<typeof setTimeout>[] = [];
@@ -86,8 +93,23 @@ export class NotificationStream {
           return;
         }
         const id = storedNotificationId(message);
-        if (replaying && id !== undefined) waiting.push({ id, raw });
+        if (catchUpsPending > 0 && id !== undefined) waiting.push({ id, raw });
         else deliver(raw, id);
+      };
+      /** Sends what was stored after the position, then the live notifications that waited. */
+      const catchUp = async (after?: Promise<unknown>) => {
+        try {
+          await after;
+          if (closed) return;
+          const missed = await this.feed.after(userId, lastSentId, replayLimit);
+          for (const { id, data } of missed) deliver(data, id);
+        } finally {
+          catchUpsPending--;
+          if (catchUpsPending === 0) {
+            for (const { id, raw } of waiting.sort((a, b) => a.id - b.id)) deliver(raw, id);
+            waiting.length = 0;
+          }
+        }
       };
       const close = (reason: CloseReason) => {
         if (closed) return;
@@ -95,7 +117,24 @@ export class NotificationStream {
         subscriber.complete();
       };
 
-      const handle: StreamHandle = { id: start.slotId, userId, jti, close };
+      const handle: StreamHandle = {
+        id: start.slotId,
+        userId,
+        jti,
+        close,
+        catchUp: (after) => {
+          // Counted at once, so that no live message moves the position before the replay ran.
+          catchUpsPending++;
+          catchUps = catchUps.then(() =>
+            catchUp(after).catch((error: Error) => {
+              // The client resumes from its position after `reconnect`: nothing is lost.
+              this.logger.warn(`stream catch-up failed, told to reconnect: ${error.message}`);
+              close('reconnect');
+            }),
+          );
+          return catchUps;
+        },
+      };
       send({ retry: RETRY_MS, data: JSON.stringify({ type: 'connected', user_id: userId }) });
       this.registry.add(handle);
       timers.push(
@@ -122,15 +161,10 @@ export class NotificationStream {
         }
         const failed = subscribed.find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
-        if (closed) return;
-        const missed = await this.feed.after(userId, lastSentId, replayLimit);
         if (start.resumed) this.metrics.replays.inc();
-        for (const { id, data } of missed) deliver(data, id);
-        replaying = false;
-        for (const { id, raw } of waiting.sort((a, b) => a.id - b.id)) deliver(raw, id);
-        waiting.length = 0;
+        await catchUp();
       };
-      follow().catch((error: unknown) => {
+      catchUps = follow().catch((error: unknown) => {
         if (!closed) subscriber.error(error);
       });
 

@@ -2,7 +2,7 @@ import { ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/c
 import type { Request } from 'express';
 import { OriginPolicy } from '../auth/origin-policy.service';
 import { AuthorRepository } from '../infra/database/tables/author.repository';
-import type { AuthContext } from '../permissions/auth-context';
+import { type AuthContext, authOf } from '../permissions/auth-context';
 import { SessionTokenManager } from '../tokens/session-token.service';
 import { SseTicketService } from './sse-ticket.service';
 
@@ -36,7 +36,8 @@ export class StreamAuthService {
     if (origin !== undefined && !this.origins.allows(origin, req)) {
       throw new ForbiddenException(`Origin ${origin} is not allowed`);
     }
-    const identity = req.query.ticket === undefined ? identityOf(req.auth) : await this.redeem(req);
+    const identity =
+      req.query.ticket === undefined ? identityOf(authOf(req)) : await this.redeem(req);
     if (!identity) {
       throw new UnauthorizedException('A valid ticket, session cookie or bearer token is required');
     }

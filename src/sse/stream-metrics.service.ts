@@ -14,6 +14,7 @@ export class StreamMetrics {
   readonly delivered: Counter;
   readonly dropped: Counter;
   readonly replays: Counter;
+  readonly closedByRecheck: Counter;
   private open: OpenStreams = { count: () => 0, maxPerUser: () => 0 };
 
   constructor(metrics: MetricsService) {
@@ -48,6 +49,11 @@ export class StreamMetrics {
     this.replays = new Counter({
       name: 'tessera_sse_replays_total',
       help: 'Reconnections with Last-Event-ID that replayed stored notifications',
+      registers,
+    });
+    this.closedByRecheck = new Counter({
+      name: 'tessera_sse_closed_by_session_recheck_total',
+      help: 'Streams closed by the periodic session re-check: their revocation message was lost',
       registers,
     });
   }

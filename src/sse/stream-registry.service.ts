@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { REDIS_STORE, type RedisStore, type Subscription } from '../infra/redis/redis-store';
-import { SESSION_REVOKED_CHANNEL } from '../tokens/session-token.service';
+import { SESSION_REVOKED_CHANNEL, SessionTokenManager } from '../tokens/session-token.service';
 import { StreamMetrics } from './stream-metrics.service';
 
 /** Why a stream ends from the server side; each but `expired` is announced to the client first. */
@@ -21,6 +21,12 @@ export interface StreamHandle {
   jti: string;
   /** Ends the stream, sending the reason's event first when it has one. */
   close(reason: CloseReason): void;
+  /**
+   * Holds live notifications back from now, and once `after` settled, sends what was stored after
+   * the stream's position, then them. Resolves when done; on failure the stream ends with
+   * `reconnect`, so the client resumes from its position.
+   */
+  catchUp(after?: Promise<unknown>): Promise<unknown>;
 }
 
 const connectionKey = (id: string) => `sse_conn:${id}`;
@@ -29,20 +35,31 @@ const userStreamsKey = (userId: number) => `sse_user_streams:${userId}`;
 /**
  * The streams open on this instance, and the bookkeeping shared with the others: a per-user count
  * across instances (each stream holds a key that its heartbeat keeps alive, so a crashed instance's
- * streams stop counting on their own), closing the streams of a session revoked anywhere (one
- * subscription to `session:revoked` per instance), and `reconnect` to every stream at shutdown.
+ * streams stop counting on their own), closing the streams of a session revoked anywhere, and
+ * `reconnect` to every stream at shutdown.
+ *
+ * A revocation reaches it on `session:revoked` (one subscription per instance, within a second).
+ * Pub/sub is at-most-once, so every SSE_SESSION_RECHECK_S the registry also looks up the sessions
+ * of all its streams in one pipelined round trip and closes those whose session is gone; that
+ * bounds how long a lost message can keep a revoked stream open (docs/RELIABILITY.md). When the
+ * subscriber connection comes back after an outage, it re-checks at once and then has every stream
+ * catch up on the notifications stored meanwhile.
  */
 @Injectable()
 export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamRegistry.name);
   private readonly streams = new Map<string, StreamHandle>();
   private revocations?: Subscription;
+  private stopRestoredListener?: () => void;
+  private recheckTimer?: ReturnType<typeof setInterval>;
+  private recheckRunning?: Promise<void>;
   private shuttingDown = false;
 
   constructor(
     @Inject(REDIS_STORE) private readonly store: RedisStore,
+    private readonly sessions: SessionTokenManager,
     private readonly config: AppConfig,
-    metrics: StreamMetrics,
+    private readonly metrics: StreamMetrics,
   ) {
     metrics.observe({ count: () => this.streams.size, maxPerUser: () => this.maxPerUser() });
   }
@@ -51,6 +68,47 @@ export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
     this.revocations = await this.store.subscribe(SESSION_REVOKED_CHANNEL, (message) =>
       this.onRevoked(message),
     );
+    this.stopRestoredListener = this.store.onSubscriberRestored(() => this.afterOutage());
+    this.recheckTimer = setInterval(
+      () => void this.recheckSessions(),
+      this.config.sse.sessionRecheckS * 1000,
+    );
+    this.recheckTimer.unref();
+  }
+
+  /**
+   * Closes, with `session_revoked`, every stream whose session no longer exists: one pipelined
+   * lookup for all of this instance's streams. A run still going is joined, not doubled. When Redis
+   * cannot answer, the streams stay as they are until the next run.
+   */
+  recheckSessions(): Promise<void> {
+    this.recheckRunning ??= this.recheck().finally(() => {
+      this.recheckRunning = undefined;
+    });
+    return this.recheckRunning;
+  }
+
+  private async recheck(): Promise<void> {
+    const streams = [...this.streams.values()];
+    if (streams.length === 0) return;
+    let live: boolean[];
+    try {
+      live = await this.sessions.sessionsExist(streams);
+    } catch (error) {
+      this.logger.warn(`stream session re-check failed: ${(error as Error).message}`);
+      return;
+    }
+    streams.forEach((stream, i) => {
+      if (live[i]) return;
+      this.metrics.closedByRecheck.inc();
+      stream.close('session_revoked');
+    });
+  }
+
+  /** Messages published during the outage were lost: re-check sessions, then catch every stream up. */
+  private afterOutage(): void {
+    const rechecked = this.recheckSessions();
+    for (const stream of [...this.streams.values()]) void stream.catchUp(rechecked);
   }
 
   get size(): number {
@@ -119,6 +177,8 @@ export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
   /** Every stream gets `reconnect` and closes before the HTTP server stops. */
   async beforeApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
+    clearInterval(this.recheckTimer);
+    this.stopRestoredListener?.();
     for (const stream of [...this.streams.values()]) stream.close('reconnect');
     await this.revocations?.unsubscribe();
   }

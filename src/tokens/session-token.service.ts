@@ -121,6 +121,16 @@ export class SessionTokenManager {
     return { ...session, claims };
   }
 
+  /** For each session, whether it still exists; one pipelined round trip for all of them. */
+  async sessionsExist(sessions: readonly { userId: number; jti: string }[]): Promise<boolean[]> {
+    if (sessions.length === 0) return [];
+    const batch = this.store.pipeline();
+    for (const { userId, jti } of sessions) batch.hget(sessionKey(userId, jti), 'user_id');
+    const owners = await batch.exec();
+    // A fragment without user_id (a late touch after a revocation) is not a session.
+    return sessions.map(({ userId }, i) => owners[i] === String(userId));
+  }
+
   /** A live session by user and id (jti), without a token; null when revoked or expired. */
   async findSession(userId: number, jti: string): Promise<SessionData | null> {
     const record = await this.store.hgetall(sessionKey(userId, jti));

@@ -187,6 +187,8 @@ function describeContract(name: RedisStore['driver'], makeStore: StoreFactory): 
         .srem('s', 'x')
         .hgetall('h')
         .hgetall('missing')
+        .hget('h', 'f')
+        .hget('h', 'absent')
         .get('a')
         .pexpire('n', 60_000)
         .pexpire('missing', 60_000)
@@ -201,6 +203,8 @@ function describeContract(name: RedisStore['driver'], makeStore: StoreFactory): 
         2,
         1,
         { f: 'v' },
+        null,
+        'v',
         null,
         '1',
         true,

@@ -340,7 +340,9 @@ describeWith({ REDIS_URL }, 'a killed subscriber connection', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ SSE_HEARTBEAT_S: '1' });
+    // The periodic re-check at its longest, so that only the one after resubscribing can close a
+    // stream within these tests' deadlines.
+    t = await startTestApp({ SSE_HEARTBEAT_S: '1', SSE_SESSION_RECHECK_S: '30' });
   });
 
   afterAll(async () => {
@@ -348,44 +350,59 @@ describeWith({ REDIS_URL }, 'a killed subscriber connection', () => {
     await t?.close();
   });
 
-  it('keeps streams open, resubscribes, and replays what was published meanwhile', async () => {
-    const author = await registerAuthor(t);
-    const notify = t.app.get(NotifyService);
-    const channel = `${t.config.redis.keyPrefix}${channelsOf(author.authorId)[0]}`;
-    const stream = await connect(`${t.baseUrl}/sse/notifications`, bearer(author));
-    const position = stream.dataFrames[0].id;
-    expect(position).toMatch(/^\d+$/);
-    expect(await numsub(channel)).toBe(1);
-
-    // Kill this app's subscriber connection from the Redis side. `CLIENT KILL TYPE pubsub` alone
-    // would cut every subscriber on the server, those of other suites running against it at the
-    // same time included; the ADDR filter narrows it to this app's connection.
+  /**
+   * Kills this app's subscriber connection from the Redis side and keeps it down for 3 s, during
+   * which `whileDown` runs. `CLIENT KILL TYPE pubsub` alone would cut every subscriber on the
+   * server, those of other suites running against it at the same time included; the ADDR filter
+   * narrows it to this app's connection. ioredis reads its retry strategy when the connection
+   * drops: 3 s instead of the usual 200 ms keeps `whileDown` inside the outage on a loaded machine.
+   */
+  async function withSubscriberDown(channel: string, whileDown: () => Promise<void>) {
     const subscriber = (t.app.get<RedisStore>(REDIS_STORE) as unknown as { subscriber?: Redis })
       .subscriber;
     const socket = subscriber?.stream;
     expect(socket?.localPort).toEqual(expect.any(Number));
     const address = `${socket!.localAddress!.replace(/^::ffff:/, '')}:${socket!.localPort}`;
-    const pingsBefore = pings(stream);
-    // ioredis reads its retry strategy when the connection drops: a 3 s outage instead of the
-    // usual 200 ms keeps the publish below inside it even on a loaded machine.
     const options = subscriber!.options as { retryStrategy?: (attempt: number) => number | null };
     const retryStrategy = options.retryStrategy;
     options.retryStrategy = () => 3_000;
-    expect(await redisCli('CLIENT', 'KILL', 'TYPE', 'pubsub', 'ADDR', address)).toBe('1');
-    expect(await numsub(channel)).toBe(0);
+    try {
+      expect(await redisCli('CLIENT', 'KILL', 'TYPE', 'pubsub', 'ADDR', address)).toBe('1');
+      expect(await numsub(channel)).toBe(0);
+      await whileDown();
+      // Still inside the outage: what `whileDown` published reached no one.
+      expect(await numsub(channel)).toBe(0);
+    } finally {
+      options.retryStrategy = retryStrategy;
+    }
+  }
 
-    // Created while nobody is subscribed: stored, published to no one (NUMSUB confirms it).
-    const missed = await notify.notify(author.authorId, 'notifications', 'create', 'test', {
-      while: 'down',
+  it('keeps streams open, resubscribes, and delivers what was stored meanwhile, in order, before live ones', async () => {
+    const author = await registerAuthor(t);
+    const notify = t.app.get(NotifyService);
+    const channel = `${t.config.redis.keyPrefix}${channelsOf(author.authorId)[0]}`;
+    const stream = await connect(`${t.baseUrl}/sse/notifications`, bearer(author));
+    expect(await numsub(channel)).toBe(1);
+    const pingsBefore = pings(stream);
+
+    const missed: number[] = [];
+    await withSubscriberDown(channel, async () => {
+      for (const n of [1, 2]) {
+        const stored = await notify.notify(author.authorId, 'notifications', 'create', 'test', {
+          while: 'down',
+          n,
+        });
+        missed.push(Number(stored.id));
+      }
     });
-    expect(await numsub(channel)).toBe(0);
-    options.retryStrategy = retryStrategy;
 
     // The stream stays open and its heartbeats go on.
     await stream.until(() => pings(stream) >= pingsBefore + 2, 'two more heartbeats');
     expect(stream.ended).toBe(false);
 
-    // The store resubscribes on its own; then one publish is enough.
+    // Once resubscribed, the stream catches up on its own: the missed ones arrive on the live
+    // stream, without a reconnection, before the live one published after the outage.
+    await stream.untilMessage(hasId(missed[1]), 'the notifications stored during the outage');
     await waitFor(async () => (await numsub(channel)) === 1, {
       timeoutMs: 10_000,
       message: 'the subscriber to resubscribe',
@@ -394,28 +411,34 @@ describeWith({ REDIS_URL }, 'a killed subscriber connection', () => {
       while: 'up',
     });
     await stream.untilMessage(hasId(live.id), 'the notification published after the outage');
-    expect(stream.messages.some(hasId(missed.id))).toBe(false);
-
-    // Reconnecting from the position before the outage replays the missed one, then the live one.
-    stream.close();
-    const resumed = await openRawStream(`${t.baseUrl}/sse/notifications`, {
-      ...bearer(author),
-      headers: { 'Last-Event-ID': position! },
-    });
-    expect(resumed.status).toBe(200);
-    await resumed.untilMessage(hasId(live.id), 'the replay');
-    expect(resumed.dataFrames.slice(1).map((frame) => frame.id)).toEqual([
-      String(missed.id),
-      String(live.id),
-    ]);
-    expect(resumed.messages[1]).toMatchObject({
-      id: Number(missed.id),
-      payload: { while: 'down' },
+    const ids = stream.messages.filter((message) => message.id !== undefined).map((m) => m.id);
+    expect(ids).toEqual([...missed, Number(live.id)]);
+    expect(stream.messages.find(hasId(missed[0]))).toMatchObject({
+      payload: { while: 'down', n: 1 },
     });
 
     // The revocation channel came back too: a logout still closes the stream.
     await t.http().post('/auth/logout').set(bearerHeader(author)).expect(204);
-    await resumed.untilMessage(isType('session_revoked'), 'session_revoked');
-    await resumed.untilEnded();
+    await stream.untilMessage(isType('session_revoked'), 'session_revoked');
+    await stream.untilEnded();
+  });
+
+  it('closes the stream of a session revoked while the subscriber was down, once it is back', async () => {
+    const author = await registerAuthor(t);
+    const channel = `${t.config.redis.keyPrefix}${channelsOf(author.authorId)[0]}`;
+    const stream = await connect(`${t.baseUrl}/sse/notifications`, bearer(author));
+
+    await withSubscriberDown(channel, async () => {
+      // The `session:revoked` message this publishes reaches no subscriber of this app.
+      await t.http().post('/auth/logout').set(bearerHeader(author)).expect(204);
+    });
+    expect(stream.ended).toBe(false);
+
+    await stream.untilMessage(
+      isType('session_revoked'),
+      'session_revoked after the outage',
+      10_000,
+    );
+    await stream.untilEnded();
   });
 });

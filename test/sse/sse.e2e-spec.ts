@@ -16,6 +16,7 @@ import {
   type SseFrame,
 } from '../support/sse-client';
 import { SERVICES, startTestApp, type TestApp } from '../support/test-app';
+import { metric } from '../support/metrics';
 import { waitFor } from '../support/wait-for';
 
 // Issue #6, the notification stream (README: Real-time notifications): who may open it, what goes over the wire,
@@ -62,14 +63,6 @@ function wireOf(row: Notification, expected: { type: string; action: string; ent
 /** Stores and publishes a notification through the service, as the app's own features do. */
 function notify(t: TestApp, userId: number, payload: Record<string, unknown> = { n: 1 }) {
   return t.app.get(NotifyService).notify(userId, 'mention', 'create', 'comment', payload);
-}
-
-/** The value of an unlabelled metric in GET /metrics. */
-async function metric(t: TestApp, name: string): Promise<number> {
-  const res = await t.http().get('/metrics').expect(200);
-  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(res.text);
-  if (!match) throw new Error(`metric ${name} not in /metrics`);
-  return Number(match[1]);
 }
 
 /** A one-time stream ticket for a bearer session; `headers` go on the ticket request. */

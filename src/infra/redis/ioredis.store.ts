@@ -1,4 +1,5 @@
-import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
+import { Redis, ReplyError, type ChainableCommander, type RedisOptions } from 'ioredis';
+import { DependencyUnavailableError } from '../availability/dependency-unavailable.error';
 import type {
   MessageListener,
   RedisStore,
@@ -12,20 +13,33 @@ export interface IoRedisStoreOptions {
   url: string;
   /** Prepended to every key and channel; empty for none. */
   keyPrefix: string;
-  /** Receives connection errors (while Redis is unreachable) and listeners' exceptions. */
+  /**
+   * A command that Redis has not answered after this long fails (as unavailable), however the
+   * connection is doing. REDIS_COMMAND_TIMEOUT_MS; 2000 when not given.
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Receives the first connection error of an outage (later ones are not repeated until the
+   * connection is back) and listeners' exceptions.
+   */
   onError?: (err: Error) => void;
+  /** Told when a connection that was lost is ready again. */
+  onRestored?: (connection: 'command' | 'subscriber') => void;
 }
 
 const DEFAULT_SCAN_COUNT = 100;
 
 /**
- * While Redis is down, a command fails after about three reconnection attempts (~1–2 s) rather
- * than waiting forever; the connections keep retrying, and ioredis resubscribes once back.
+ * The connections keep retrying while Redis is down (every 2 s at most). Commands wait for the
+ * first connection only: once a connection was ready and is lost, `run` fails commands at once
+ * (docs/RELIABILITY.md, "Failing closed"), and those caught in flight fail after one reconnection
+ * attempt or the command timeout. The store resubscribes itself, to know when that is done.
  */
 const CONNECTION_OPTIONS: RedisOptions = {
-  maxRetriesPerRequest: 2,
+  maxRetriesPerRequest: 1,
   retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   connectTimeout: 5_000,
+  autoResubscribe: false,
 };
 
 function setArguments(options: SetOptions = {}): (string | number)[] {
@@ -51,6 +65,14 @@ function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** Whether each connection has been ready once: before that, commands wait for it. */
+const ready = new WeakMap<Redis, boolean>();
+
+/** A connection that was ready and is not now: Redis went away and ioredis is reconnecting. */
+function lost(connection: Redis): boolean {
+  return ready.get(connection) === true && connection.status !== 'ready';
+}
+
 interface Settle {
   resolve: () => void;
   reject: (err: Error) => void;
@@ -64,7 +86,9 @@ class IoRedisBatch implements StoreBatch {
   private readonly commands: QueuedCommand[] = [];
 
   constructor(
-    private readonly start: () => ChainableCommander,
+    private readonly run: (
+      send: (chain: ChainableCommander) => ReturnType<ChainableCommander['exec']>,
+    ) => ReturnType<ChainableCommander['exec']>,
     private readonly prefix: string,
   ) {}
 
@@ -93,6 +117,10 @@ class IoRedisBatch implements StoreBatch {
     return this.queue((chain) => chain.hset(this.prefix + key, fields), nothing);
   }
 
+  hget(key: string, field: string): this {
+    return this.queue((chain) => chain.hget(this.prefix + key, field));
+  }
+
   hgetall(key: string): this {
     return this.queue(
       (chain) => chain.hgetall(this.prefix + key),
@@ -119,15 +147,14 @@ class IoRedisBatch implements StoreBatch {
   }
 
   async exec(): Promise<unknown[]> {
-    const chain = this.start();
-    let sent = 0;
-    for (const command of this.commands) {
-      if ('send' in command) {
-        command.send(chain);
-        sent++;
-      }
-    }
-    const replies = sent > 0 ? await chain.exec() : [];
+    const sent = this.commands.filter((command) => 'send' in command);
+    const replies =
+      sent.length > 0
+        ? await this.run((chain) => {
+            for (const command of sent) command.send(chain);
+            return chain.exec();
+          })
+        : [];
     if (!replies) throw new Error('transaction aborted');
     let next = 0;
     return this.commands.map((command) => {
@@ -161,7 +188,15 @@ export class IoRedisStore implements RedisStore {
   private readonly url: string;
   private readonly prefix: string;
   private readonly onError: (err: Error) => void;
+  private readonly onRestored: (connection: 'command' | 'subscriber') => void;
+  private readonly commandTimeoutMs: number;
   private readonly connection: Redis;
+  private readonly restoredListeners = new Set<() => void>();
+  /**
+   * Messages that arrive while the store resubscribes after an outage, held until the restored
+   * listeners ran: a listener learns of the outage before any message published after it.
+   */
+  private held?: [channel: string, message: string][];
   private subscriber: Redis | undefined;
   private closed = false;
   /** Listeners by unprefixed channel: what this process wants to receive. */
@@ -180,100 +215,106 @@ export class IoRedisStore implements RedisStore {
     this.url = options.url;
     this.prefix = options.keyPrefix;
     this.onError = options.onError ?? (() => undefined);
-    this.connection = this.connect({ enableAutoPipelining: true });
+    this.onRestored = options.onRestored ?? (() => undefined);
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 2_000;
+    this.connection = this.connect('command', { enableAutoPipelining: true });
   }
 
-  async get(key: string): Promise<string | null> {
-    return this.client.get(this.prefix + key);
+  get(key: string): Promise<string | null> {
+    return this.run((client) => client.get(this.prefix + key));
   }
 
   async set(key: string, value: string, options?: SetOptions): Promise<boolean> {
     return isOk(
-      await this.client.call('SET', [this.prefix + key, value, ...setArguments(options)]),
+      await this.run((client) =>
+        client.call('SET', [this.prefix + key, value, ...setArguments(options)]),
+      ),
     );
   }
 
-  async getdel(key: string): Promise<string | null> {
-    return this.client.getdel(this.prefix + key);
+  getdel(key: string): Promise<string | null> {
+    return this.run((client) => client.getdel(this.prefix + key));
   }
 
   async del(...keys: string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    return this.client.del(...keys.map((key) => this.prefix + key));
+    return this.run((client) => client.del(...keys.map((key) => this.prefix + key)));
   }
 
   async exists(key: string): Promise<boolean> {
-    return (await this.client.exists(this.prefix + key)) > 0;
+    return (await this.run((client) => client.exists(this.prefix + key))) > 0;
   }
 
   async pexpire(key: string, ttlMs: number): Promise<boolean> {
-    return isOne(await this.client.pexpire(this.prefix + key, ttlMs));
+    return isOne(await this.run((client) => client.pexpire(this.prefix + key, ttlMs)));
   }
 
-  async pttl(key: string): Promise<number> {
-    return this.client.pttl(this.prefix + key);
+  pttl(key: string): Promise<number> {
+    return this.run((client) => client.pttl(this.prefix + key));
   }
 
-  async incr(key: string): Promise<number> {
-    return this.client.incr(this.prefix + key);
+  incr(key: string): Promise<number> {
+    return this.run((client) => client.incr(this.prefix + key));
   }
 
   async hset(key: string, fields: Record<string, string>): Promise<void> {
     if (Object.keys(fields).length === 0) return;
-    await this.client.hset(this.prefix + key, fields);
+    await this.run((client) => client.hset(this.prefix + key, fields));
   }
 
-  async hget(key: string, field: string): Promise<string | null> {
-    return this.client.hget(this.prefix + key, field);
+  hget(key: string, field: string): Promise<string | null> {
+    return this.run((client) => client.hget(this.prefix + key, field));
   }
 
   async hgetall(key: string): Promise<Record<string, string> | null> {
-    return hashOrNull(await this.client.hgetall(this.prefix + key));
+    return hashOrNull(await this.run((client) => client.hgetall(this.prefix + key)));
   }
 
   async hdel(key: string, ...fields: string[]): Promise<number> {
     if (fields.length === 0) return 0;
-    return this.client.hdel(this.prefix + key, ...fields);
+    return this.run((client) => client.hdel(this.prefix + key, ...fields));
   }
 
   async sadd(key: string, ...members: string[]): Promise<number> {
     if (members.length === 0) return 0;
-    return this.client.sadd(this.prefix + key, ...members);
+    return this.run((client) => client.sadd(this.prefix + key, ...members));
   }
 
   async srem(key: string, ...members: string[]): Promise<number> {
     if (members.length === 0) return 0;
-    return this.client.srem(this.prefix + key, ...members);
+    return this.run((client) => client.srem(this.prefix + key, ...members));
   }
 
-  async smembers(key: string): Promise<string[]> {
-    return this.client.smembers(this.prefix + key);
+  smembers(key: string): Promise<string[]> {
+    return this.run((client) => client.smembers(this.prefix + key));
   }
 
-  async scard(key: string): Promise<number> {
-    return this.client.scard(this.prefix + key);
+  scard(key: string): Promise<number> {
+    return this.run((client) => client.scard(this.prefix + key));
   }
 
   async *scan(pattern: string, count = DEFAULT_SCAN_COUNT): AsyncIterable<string[]> {
     const match = escapeGlob(this.prefix) + pattern;
     let cursor = '0';
     do {
-      const [next, keys] = await this.client.scan(cursor, 'MATCH', match, 'COUNT', count);
+      const [next, keys] = await this.run((client) =>
+        client.scan(cursor, 'MATCH', match, 'COUNT', count),
+      );
       cursor = next;
       if (keys.length > 0) yield keys.map((key) => key.slice(this.prefix.length));
     } while (cursor !== '0');
   }
 
   multi(): StoreBatch {
-    return new IoRedisBatch(() => this.client.multi(), this.prefix);
+    return new IoRedisBatch((send) => this.run((client) => send(client.multi())), this.prefix);
   }
 
   pipeline(): StoreBatch {
-    return new IoRedisBatch(() => this.client.pipeline(), this.prefix);
+    return new IoRedisBatch((send) => this.run((client) => send(client.pipeline())), this.prefix);
   }
 
-  async publish(channel: string, message: string): Promise<number> {
-    return this.client.publish(this.prefix + channel, message);
+  publish(channel: string, message: string): Promise<number> {
+    return this.run((client) => client.publish(this.prefix + channel, message));
   }
 
   async subscribe(channel: string, listener: MessageListener): Promise<Subscription> {
@@ -309,11 +350,11 @@ export class IoRedisStore implements RedisStore {
   }
 
   async ping(): Promise<void> {
-    await this.client.ping();
+    await this.run((client) => client.ping());
   }
 
   async memoryUsage(): Promise<StoreMemoryUsage> {
-    const info = await this.client.info('memory');
+    const info = await this.run((client) => client.info('memory'));
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
     return {
       usedBytes: field('used_memory'),
@@ -339,9 +380,25 @@ export class IoRedisStore implements RedisStore {
     );
   }
 
-  private get client(): Redis {
+  onSubscriberRestored(listener: () => void): () => void {
+    this.restoredListeners.add(listener);
+    return () => this.restoredListeners.delete(listener);
+  }
+
+  /**
+   * Runs a command on the command connection. While that connection is lost, it fails at once
+   * instead of joining a queue that grows for as long as the outage lasts; any failure other than
+   * Redis's own reply (WRONGTYPE, …) becomes a DependencyUnavailableError.
+   */
+  private async run<T>(command: (client: Redis) => Promise<T>): Promise<T> {
     this.assertOpen();
-    return this.connection;
+    if (lost(this.connection)) throw new DependencyUnavailableError('redis');
+    try {
+      return await command(this.connection);
+    } catch (err) {
+      if (err instanceof ReplyError || this.closed) throw err;
+      throw new DependencyUnavailableError('redis', err);
+    }
   }
 
   private assertOpen(): void {
@@ -353,32 +410,75 @@ export class IoRedisStore implements RedisStore {
    * loop (by concurrent requests) leave in one write, which is where a loaded instance spent most
    * of its system time (docs/PERFORMANCE.md, "What was made faster").
    */
-  private connect(options: RedisOptions = {}): Redis {
-    const connection = new Redis(this.url, { ...CONNECTION_OPTIONS, ...options });
-    connection.on('error', (err: unknown) => this.onError(toError(err)));
+  private connect(name: 'command' | 'subscriber', options: RedisOptions = {}): Redis {
+    const connection = new Redis(this.url, {
+      ...CONNECTION_OPTIONS,
+      commandTimeout: this.commandTimeoutMs,
+      ...options,
+    });
+    ready.set(connection, false);
+    let reported = false;
+    const report = (err: Error) => {
+      if (reported || this.closed) return;
+      reported = true;
+      this.onError(err);
+    };
+    connection.on('error', (err: unknown) => report(toError(err)));
+    connection.on('close', () => {
+      if (ready.get(connection)) report(new Error(`${name} connection lost; reconnecting`));
+    });
+    connection.on('ready', () => {
+      const again = ready.get(connection) === true;
+      ready.set(connection, true);
+      if (reported || again) this.onRestored(name);
+      reported = false;
+      if (again && name === 'subscriber') void this.resubscribe();
+    });
     return connection;
   }
 
   private subscriberConnection(): Redis {
     if (!this.subscriber) {
-      const subscriber = this.connect();
+      const subscriber = this.connect('subscriber');
       subscriber.on('message', (channel: string, message: string) =>
         this.dispatch(channel, message),
       );
-      // ioredis resubscribes on reconnection; drop what was left over by a failed UNSUBSCRIBE.
-      subscriber.on('ready', () => {
-        for (const channel of this.subscribed) {
-          if (!this.listeners.has(channel)) {
-            this.reconcile(channel).catch((err: unknown) => this.onError(toError(err)));
-          }
-        }
-      });
       this.subscriber = subscriber;
     }
     return this.subscriber;
   }
 
+  /**
+   * After the subscriber connection came back, a new connection holds no channel: subscribes again
+   * to every channel that has listeners (one SUBSCRIBE), then tells `onSubscriberRestored`
+   * listeners, whose messages published meanwhile were lost.
+   */
+  private async resubscribe(): Promise<void> {
+    this.subscribed.clear();
+    this.held ??= [];
+    const channels = [...this.listeners.keys()];
+    const results = await Promise.allSettled(channels.map((channel) => this.reconcile(channel)));
+    for (const result of results) {
+      if (result.status === 'rejected') this.onError(toError(result.reason));
+    }
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (this.closed) return;
+    for (const listener of [...this.restoredListeners]) {
+      try {
+        listener();
+      } catch (err) {
+        this.onError(toError(err));
+      }
+    }
+    for (const [channel, message] of held) this.dispatch(channel, message);
+  }
+
   private dispatch(prefixedChannel: string, message: string): void {
+    if (this.held) {
+      this.held.push([prefixedChannel, message]);
+      return;
+    }
     if (!prefixedChannel.startsWith(this.prefix)) return;
     const channel = prefixedChannel.slice(this.prefix.length);
     for (const listener of [...(this.listeners.get(channel) ?? [])]) {
@@ -443,6 +543,9 @@ export class IoRedisStore implements RedisStore {
     };
     if (this.closed) return settle(({ resolve }) => resolve());
     const subscriber = this.subscriberConnection();
+    if (lost(subscriber)) {
+      return settle(({ reject }) => reject(new DependencyUnavailableError('redis')));
+    }
     const sent =
       command === 'subscribe'
         ? subscriber.subscribe(...batch.keys())

@@ -348,6 +348,10 @@ class MemoryBatch implements StoreBatch {
     return this.queue((keyspace) => keyspace.hset(key, fields));
   }
 
+  hget(key: string, field: string): this {
+    return this.queue((keyspace) => keyspace.hget(key, field));
+  }
+
   hgetall(key: string): this {
     return this.queue((keyspace) => keyspace.hgetall(key));
   }
@@ -518,6 +522,11 @@ export class MemoryStore implements RedisStore {
 
   subscribedChannels(): string[] {
     return [...this.listeners.keys()];
+  }
+
+  /** Nothing to restore: in-process subscriptions cannot be lost. */
+  onSubscriberRestored(): () => void {
+    return () => undefined;
   }
 
   ping(): Promise<void> {

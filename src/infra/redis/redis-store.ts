@@ -22,6 +22,7 @@ export interface StoreBatch {
   del(...keys: string[]): this;
   pexpire(key: string, ttlMs: number): this;
   hset(key: string, fields: Record<string, string>): this;
+  hget(key: string, field: string): this;
   hgetall(key: string): this;
   sadd(key: string, ...members: string[]): this;
   srem(key: string, ...members: string[]): this;
@@ -108,6 +109,13 @@ export interface RedisStore {
    * includes a channel whose UNSUBSCRIBE failed while the server was down, until reconnection.
    */
   subscribedChannels(): string[];
+  /**
+   * Calls `listener` each time the subscriber connection comes back after an outage, once it is
+   * subscribed again to every channel that has listeners. Messages published during the outage
+   * were not delivered (pub/sub is at-most-once); whoever needs them reads them from where they
+   * are stored. The in-process driver never loses its subscriptions. Returns a remover.
+   */
+  onSubscriberRestored(listener: () => void): () => void;
 
   /** Round trip to the server; rejects when it is down. */
   ping(): Promise<void>;

@@ -11,7 +11,13 @@ function createStore(config: AppConfig): RedisStore {
   if (config.redis.url) {
     const host = new URL(config.redis.url).host;
     logger.log(`Redis at ${host}, key prefix "${config.redis.keyPrefix}"`);
-    return new IoRedisStore({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, onError });
+    return new IoRedisStore({
+      url: config.redis.url,
+      keyPrefix: config.redis.keyPrefix,
+      commandTimeoutMs: config.redis.commandTimeoutMs,
+      onError,
+      onRestored: (connection) => logger.log(`Redis ${connection} connection is back`),
+    });
   }
   logger.warn('REDIS_URL unset: in-process Redis stand-in, single-instance only');
   // Kept under DATA_DIR so that sessions survive a restart (docs/RELIABILITY.md); DATA_DIR is

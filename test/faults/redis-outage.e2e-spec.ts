@@ -1,0 +1,201 @@
+import { closeAllStreams } from '../support/sse-client';
+import { waitFor } from '../support/wait-for';
+import {
+  deliveredIds,
+  type FaultAuthor,
+  FaultStack,
+  follow,
+  holdFault,
+  openStreams,
+  registerAuthors,
+  RequestFlow,
+} from './support/fault-stack';
+import { reportRow } from './support/fault-report';
+import type { TesseraProcess } from './support/tessera-process';
+
+// Fault row 1 (docs/RELIABILITY.md, "Fault table"): Redis stops for 5 s while 200 streams are open
+// and requests flow. Requests that need Redis answer 503 fast, the rest keep working, nothing
+// answers 500 or crashes; once Redis is back the app recovers without a restart, and every stream
+// receives every notification stored during the outage: zero lost, zero duplicated.
+
+const AUTHORS = 20;
+const STREAMS_PER_AUTHOR = 10;
+const OUTAGE_MS = 5_000;
+const STORED_DURING_OUTAGE = 3;
+
+describe('fault row 1: Redis stopped for 5 s under 200 streams and a flow of requests', () => {
+  let stack: FaultStack;
+  let app: TesseraProcess;
+
+  beforeAll(async () => {
+    stack = await FaultStack.start();
+    app = await stack.startApp();
+  });
+
+  afterAll(async () => {
+    closeAllStreams();
+    await stack?.close();
+  });
+
+  /** Notifications written while Redis is down, as an instance's fan-out would store them. */
+  async function storeWhileDown(author: FaultAuthor, n: number): Promise<number> {
+    const [row] = await stack.postgres.query<{ id: string }>(
+      `INSERT INTO notification (recipient_id, type, action, entity, payload, created_at)
+       VALUES ($1, 'notifications', 'create', 'fault', $2, extract(epoch from now())::bigint)
+       RETURNING id`,
+      [author.id, JSON.stringify({ during: 'redis outage', n })],
+    );
+    return Number(row.id);
+  }
+
+  it('answers 503 (never 500) while Redis is down, recovers by itself, and loses or repeats no notification', async () => {
+    const authors = await registerAuthors(app, AUTHORS);
+    const streams = await openStreams(app, authors, STREAMS_PER_AUTHOR);
+    const expected = new Map<number, number[]>(authors.map((author) => [author.id, []]));
+
+    // Before: each author is followed once, and each of their streams receives it live.
+    const notifiedBy = async (round: number) => {
+      await Promise.all(
+        authors.map((author, i) => follow(app, authors[(i + round) % AUTHORS], author)),
+      );
+    };
+    await notifiedBy(1);
+
+    const reader = authors[0];
+    const flow = new RequestFlow(
+      [
+        {
+          name: 'profile',
+          send: () =>
+            fetch(`${app.url}/auth/profile`, {
+              headers: { Authorization: `Bearer ${reader.token}` },
+            }),
+        },
+        { name: 'jwks', send: () => fetch(`${app.url}/.well-known/jwks.json`) },
+        { name: 'health', send: () => fetch(`${app.url}/health`) },
+        {
+          name: 'login',
+          send: () =>
+            fetch(`${app.url}/auth/login`, {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({
+                email: reader.email,
+                password: reader.password,
+                mode: 'bearer',
+              }),
+            }),
+        },
+      ],
+      20,
+    );
+
+    await stack.redis.stop();
+    const stoppedAt = Date.now();
+    // Fast: a request that needs Redis is refused at once, not after reconnection attempts.
+    const probeStart = Date.now();
+    const probe = await fetch(`${app.url}/auth/profile`, {
+      headers: { Authorization: `Bearer ${reader.token}` },
+    });
+    const refusalMs = Date.now() - probeStart;
+    expect(probe.status).toBe(503);
+    expect(probe.headers.get('retry-after')).toBe('1');
+    expect(await probe.json()).toMatchObject({
+      message: 'Redis is unavailable; try again shortly',
+    });
+    const health = await fetch(`${app.url}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ status: 'error', db: 'up', redis: 'down' });
+
+    for (const author of authors) {
+      for (let n = 1; n <= STORED_DURING_OUTAGE; n++) {
+        expected.get(author.id)!.push(await storeWhileDown(author, n));
+      }
+    }
+    await holdFault(OUTAGE_MS - (Date.now() - stoppedAt));
+    await stack.redis.resume();
+    const resumedAt = Date.now();
+
+    await waitFor(
+      async () =>
+        (
+          await fetch(`${app.url}/auth/profile`, {
+            headers: { Authorization: `Bearer ${reader.token}` },
+          })
+        ).status === 200,
+      { timeoutMs: 15_000, intervalMs: 50, message: 'GET /auth/profile to answer 200 again' },
+    );
+    const recoveryMs = Date.now() - resumedAt;
+    await flow.stop();
+
+    // After: one more live notification each.
+    await notifiedBy(2);
+
+    // Every notification stored for the author, in order: the stream's expected sequence. The
+    // follow's notification is stored after the request returned (the fan-out runs after it).
+    const stored = new Map<number, number[]>();
+    await waitFor(
+      async () => {
+        const rows = await stack.postgres.query<{ id: string; recipient_id: number }>(
+          'SELECT id, recipient_id FROM notification ORDER BY id',
+        );
+        stored.clear();
+        for (const row of rows) {
+          stored.set(row.recipient_id, [...(stored.get(row.recipient_id) ?? []), Number(row.id)]);
+        }
+        return rows.length === AUTHORS * (2 + STORED_DURING_OUTAGE);
+      },
+      { timeoutMs: 15_000, intervalMs: 100, message: 'the last round of notifications stored' },
+    );
+    for (const [authorId, during] of expected) {
+      expect(stored.get(authorId)).toHaveLength(2 + STORED_DURING_OUTAGE);
+      expect(stored.get(authorId)).toEqual(expect.arrayContaining(during));
+    }
+
+    await Promise.all(
+      streams.map(({ author, stream }) =>
+        stream.until(
+          () => deliveredIds(stream).length >= stored.get(author.id)!.length,
+          'every stored notification',
+          20_000,
+        ),
+      ),
+    );
+    let lost = 0;
+    let duplicated = 0;
+    let reconnected = 0;
+    for (const { author, stream } of streams) {
+      const ids = deliveredIds(stream);
+      const want = stored.get(author.id)!;
+      lost += want.filter((id) => !ids.includes(id)).length;
+      duplicated += ids.length - new Set(ids).size;
+      if (stream.ended) reconnected++;
+      expect(ids).toEqual(want);
+    }
+
+    const summary = flow.summary();
+    reportRow('1 Redis stopped 5 s, 200 streams + requests', {
+      streams: streams.length,
+      storedDuringOutage: AUTHORS * STORED_DURING_OUTAGE,
+      lost,
+      duplicated,
+      streamsClosed: reconnected,
+      firstRefusalMs: refusalMs,
+      slowest503Ms: flow.slowest(503),
+      recoveryMs,
+      statuses: summary,
+    });
+    expect(lost).toBe(0);
+    expect(duplicated).toBe(0);
+    expect(reconnected).toBe(0);
+    expect(flow.total(503)).toBeGreaterThan(0);
+    expect(flow.serverErrors()).toBe(0);
+    expect(flow.total(0)).toBe(0);
+    // JWKS needs no Redis: it never failed.
+    expect(flow.total(200, 'jwks')).toBeGreaterThan(0);
+    expect(
+      Object.keys(summary).filter((key) => key.startsWith('jwks') && key !== 'jwks 200'),
+    ).toEqual([]);
+    expect(app.running).toBe(true);
+  });
+});
