@@ -27,6 +27,7 @@ const PUBLIC = {
     'email-address.ts',
     'origin-policy.service.ts',
     'password.service.ts',
+    'legacy-sessions.service.ts',
     'session-cookie.service.ts',
     'slug.service.ts',
   ],
@@ -50,6 +51,7 @@ const PUBLIC = {
     'token-monitoring.service.ts',
     'jwt-codec.service.ts',
     'batch-token.service.ts',
+    'original-session-keys.ts',
   ],
 };
 

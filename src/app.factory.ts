@@ -10,6 +10,7 @@ import cookieParser from 'cookie-parser';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { MIGRATED_TOKEN_HEADER } from './auth/authentication.middleware';
 import { ConnectModule } from './connect.module';
 import { DataDirLock } from './infra/database/data-dir.lock';
 import { jsonBody } from './infra/http/json-body.middleware';
@@ -30,6 +31,8 @@ function configureApp(
   app.enableCors({
     origin: (origin, callback) => callback(null, !origin || config.corsOrigins.includes(origin)),
     credentials: true,
+    // A bearer client's migrated token (README, "Switching over from the original service").
+    exposedHeaders: [MIGRATED_TOKEN_HEADER],
   });
   app.useGlobalFilters(new ServiceUnavailableFilter(app.getHttpAdapter()));
   app.useGlobalPipes(

@@ -1,6 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { TokensModule } from '../tokens/tokens.module';
 import { AuthenticationMiddleware } from './authentication.middleware';
+import { LegacySessions } from './legacy-sessions.service';
 import { OriginPolicy } from './origin-policy.service';
 import { SessionCookieService } from './session-cookie.service';
 
@@ -10,8 +11,8 @@ import { SessionCookieService } from './session-cookie.service';
  */
 @Module({
   imports: [TokensModule],
-  providers: [AuthenticationMiddleware, OriginPolicy, SessionCookieService],
-  exports: [OriginPolicy, SessionCookieService, TokensModule],
+  providers: [AuthenticationMiddleware, OriginPolicy, SessionCookieService, LegacySessions],
+  exports: [OriginPolicy, SessionCookieService, TokensModule, LegacySessions],
 })
 export class AuthCoreModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -4,11 +4,17 @@ import { AuthorRepository } from '../infra/database/tables/author.repository';
 import { SessionTokenManager } from '../tokens/session-token.service';
 import { clientInfoOf } from '../infra/http/client-info.decorator';
 import { dependencyFailureOf } from '../infra/availability/dependency-unavailable.error';
+import { LegacySessions } from './legacy-sessions.service';
 import { OriginPolicy } from './origin-policy.service';
 import { SessionCookieService } from './session-cookie.service';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const BEARER = /^Bearer +([^\s]+) *$/i;
+/**
+ * Where a bearer client whose token of the original service was just migrated finds its new token
+ * (README, "Switching over from the original service"); cookie clients get a new cookie.
+ */
+export const MIGRATED_TOKEN_HEADER = 'X-Session-Token';
 
 /**
  * Runs once per request, before REST handlers and GraphQL alike: finds the session token (an
@@ -23,6 +29,7 @@ export class AuthenticationMiddleware implements NestMiddleware {
     private readonly authors: AuthorRepository,
     private readonly cookies: SessionCookieService,
     private readonly origins: OriginPolicy,
+    private readonly legacy: LegacySessions,
   ) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -32,10 +39,20 @@ export class AuthenticationMiddleware implements NestMiddleware {
 
     if (token) {
       try {
-        const session = await this.sessions.verifySession(token, clientInfoOf(req));
+        const client = clientInfoOf(req);
+        let session = await this.sessions.verifySession(token, client);
+        let issued = token;
+        if (!session && this.legacy.enabled) {
+          const adopted = await this.legacy.adopt(token, client);
+          if (adopted) {
+            ({ session, token: issued } = adopted);
+            if (via === 'cookie') this.cookies.set(res, issued);
+            else res.setHeader(MIGRATED_TOKEN_HEADER, issued);
+          }
+        }
         const author = session ? await this.authors.findById(session.userId) : null;
         if (session && author && author.bannedAt === null) {
-          req.auth = { author, session, via, token };
+          req.auth = { author, session, via, token: issued };
         }
       } catch (error) {
         // Routes that never look at the caller (JWKS, health, login) still work; those that do

@@ -21,14 +21,16 @@ export interface PasswordCheck {
 @Injectable()
 export class PasswordService {
   private readonly cost: number;
+  private readonly prehash: 'base64' | 'hex';
   private dummyHash?: Promise<string>;
 
   constructor(config: AppConfig) {
     this.cost = config.bcryptRounds;
+    this.prehash = config.passwordPrehash;
   }
 
   hash(password: string): Promise<string> {
-    return hash(prepare(password), this.cost);
+    return hash(this.prepare(password), this.cost);
   }
 
   /**
@@ -39,18 +41,23 @@ export class PasswordService {
   async check(password: string, storedHash: string | null | undefined): Promise<PasswordCheck> {
     if (!storedHash) {
       this.dummyHash ??= this.hash('tessera-dummy-password');
-      await compare(prepare(password), await this.dummyHash);
+      await compare(this.prepare(password), await this.dummyHash);
       return { valid: false, needsRehash: false };
     }
-    const valid = await compare(prepare(password), storedHash);
+    const valid = await compare(this.prepare(password), storedHash);
     return { valid, needsRehash: valid && costOf(storedHash) !== this.cost };
   }
-}
 
-function prepare(password: string): string {
-  return Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_BYTES
-    ? createHash('sha256').update(password, 'utf8').digest('base64')
-    : password;
+  /**
+   * What bcrypt is given: the password, or beyond 72 bytes of UTF-8 the SHA-256 digest of those
+   * bytes in PASSWORD_PREHASH encoding (base64: standard alphabet with padding, 44 characters;
+   * hex: lowercase, 64 characters), as the original service does (docs/CUT-OVER.md).
+   */
+  private prepare(password: string): string {
+    return Buffer.byteLength(password, 'utf8') > BCRYPT_MAX_BYTES
+      ? createHash('sha256').update(password, 'utf8').digest(this.prehash)
+      : password;
+  }
 }
 
 function costOf(storedHash: string): number | null {

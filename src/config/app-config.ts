@@ -56,6 +56,8 @@ export abstract class AppConfig {
     readonly privateKey?: string;
     readonly publicKeys: readonly string[];
     readonly expirationHours: number;
+    /** With LEGACY_SESSIONS=migrate: JWT_SECRET, which verifies the original service's HS256 tokens. */
+    readonly originalSecret?: string;
   };
   abstract readonly cookie: {
     readonly name: string;
@@ -70,6 +72,13 @@ export abstract class AppConfig {
   abstract readonly demo: { readonly pageDir: string; readonly scriptDir: string };
   abstract readonly corsOrigins: readonly string[];
   abstract readonly bcryptRounds: number;
+  /**
+   * PASSWORD_PREHASH: how a password longer than bcrypt's 72 bytes is pre-hashed, SHA-256 then this
+   * encoding of the digest; it must match the original service's while both share the database.
+   */
+  abstract readonly passwordPrehash: 'base64' | 'hex';
+  /** LEGACY_SESSIONS: accept and migrate the original service's sessions (docs/CUT-OVER.md). */
+  abstract readonly legacySessions: 'off' | 'migrate';
   abstract readonly mail: {
     readonly smtpUrl?: string;
     readonly from: string;

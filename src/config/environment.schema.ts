@@ -98,6 +98,14 @@ export class EnvironmentVariables {
   JWT_ALGORITHM?: 'HS256' | 'RS256' | 'ES256';
 
   @IsOptional()
+  @IsIn(['off', 'migrate'], { message: '$property must be one of off, migrate' })
+  LEGACY_SESSIONS?: 'off' | 'migrate';
+
+  @IsOptional()
+  @IsIn(['base64', 'hex'], { message: '$property must be one of base64, hex' })
+  PASSWORD_PREHASH?: 'base64' | 'hex';
+
+  @IsOptional()
   @IsString()
   JWT_PRIVATE_KEY?: string;
 

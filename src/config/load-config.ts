@@ -45,7 +45,18 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
       'Invalid configuration: SESSION_COOKIE_SAMESITE=none requires SESSION_COOKIE_SECURE=true',
     );
   }
-  const jwt = { ...resolveJwtKeys(env, algorithm, production, dataDir), algorithm };
+  const legacySessions = env.LEGACY_SESSIONS ?? 'off';
+  // The original service's tokens are verified with its secret, which must be given, not generated.
+  if (legacySessions === 'migrate' && !env.JWT_SECRET) {
+    throw new ConfigError(
+      "Invalid configuration: LEGACY_SESSIONS=migrate requires JWT_SECRET, the original service's secret",
+    );
+  }
+  const jwt = {
+    ...resolveJwtKeys(env, algorithm, production, dataDir),
+    algorithm,
+    originalSecret: legacySessions === 'migrate' ? env.JWT_SECRET : undefined,
+  };
   // Without SMTP, mail (verification and reset links) would only reach the log: production has to
   // say that it means it.
   if (production && !env.SMTP_URL && !env.MAIL_ALLOW_LOG_TRANSPORT) {
@@ -79,6 +90,8 @@ export function loadConfig(raw: RawEnvironment = process.env): AppConfig {
     corsOrigins: parseOrigins(env.CORS_ORIGINS),
     demo: { pageDir: resolve('web'), scriptDir: resolve('dist/web') },
     bcryptRounds: env.BCRYPT_ROUNDS ?? 10,
+    passwordPrehash: env.PASSWORD_PREHASH ?? 'base64',
+    legacySessions,
     mail: {
       smtpUrl: env.SMTP_URL,
       from: env.MAIL_FROM ?? 'Tessera <no-reply@localhost>',

@@ -20,6 +20,17 @@ export type SessionClaims = {
   readonly jti: string;
 };
 
+/**
+ * The payload of a token issued by the original platform's auth service (docs/CUT-OVER.md): HS256
+ * under the shared JWT_SECRET, and no `jti`.
+ */
+export type OriginalClaims = {
+  readonly user_id: number;
+  readonly username: string;
+  readonly iat: number;
+  readonly exp: number;
+};
+
 export interface SignOptions {
   /** Lifetime from `issuedAt`; defaults to `JWT_EXPIRATION_HOURS`. */
   readonly expiresInSeconds?: number;
@@ -71,14 +82,26 @@ export class JwtCodec {
   /** Public keys by `kid`: the signing key's own plus `JWT_PUBLIC_KEYS` (older keys, for rotation). */
   private readonly verifiers = new Map<string, JwtService>();
   private readonly publicJwks: JsonWebKey[] = [];
+  /**
+   * With LEGACY_SESSIONS=migrate only: HS256 under JWT_SECRET, whatever the configured algorithm,
+   * for the original service's tokens.
+   */
+  private readonly original?: JwtService;
 
   constructor(config: AppConfig) {
-    const { algorithm, secret, privateKey, publicKeys, expirationHours } = config.jwt;
+    const { algorithm, secret, privateKey, publicKeys, expirationHours, originalSecret } =
+      config.jwt;
     this.algorithm = algorithm;
     this.lifetimeSeconds = expirationHours * 3600;
     // The algorithm list is what stops `alg: none` and key confusion inside the library; the header
     // check in verifyCompact() refuses them before it is reached.
     const verifyOptions = { algorithms: [algorithm], clockTolerance: CLOCK_SKEW_SECONDS };
+    if (originalSecret) {
+      this.original = new JwtService({
+        secret: createSecretKey(Buffer.from(originalSecret, 'utf8')),
+        verifyOptions: { algorithms: ['HS256'], clockTolerance: CLOCK_SKEW_SECONDS },
+      });
+    }
 
     if (algorithm === 'HS256') {
       if (!secret) throw new ConfigError('Invalid configuration: JWT_SECRET is required for HS256');
@@ -131,9 +154,41 @@ export class JwtCodec {
 
   /** The claims of a valid session JWT, or null. Never throws, whatever `token` is. */
   verify(token: unknown): SessionClaims | null {
+    const claims = this.verifyWith(token, this.algorithm, this.verifierFor);
+    if (!claims || !hasSessionShape(claims)) return null;
+    const { user_id, username, iat, exp, jti } = claims;
+    return { user_id, username, iat, exp, jti };
+  }
+
+  /**
+   * The claims of a valid token of the original service (HS256 under JWT_SECRET, the same header,
+   * signature and time checks, no `jti`), or null; always null unless LEGACY_SESSIONS=migrate.
+   * Never throws.
+   */
+  verifyOriginal(
+    token: unknown,
+    options: { ignoreExpiration?: boolean } = {},
+  ): OriginalClaims | null {
+    const original = this.original;
+    if (!original) return null;
+    const claims = this.verifyWith(token, 'HS256', () => original, options.ignoreExpiration);
+    if (!claims || claims.jti !== undefined || !hasSessionShape({ ...claims, jti: '-' })) {
+      return null;
+    }
+    const { user_id, username, iat, exp } = claims as OriginalClaims;
+    return { user_id, username, iat, exp };
+  }
+
+  /** The verified payload, or null. Never throws, whatever `token` is. */
+  private verifyWith(
+    token: unknown,
+    algorithm: JwtAlgorithm,
+    verifierFor: (kid: unknown) => JwtService | undefined,
+    ignoreExpiration = false,
+  ): Record<string, unknown> | null {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return null;
     try {
-      return this.verifyCompact(token);
+      return this.verifyCompact(token, algorithm, verifierFor, ignoreExpiration);
     } catch {
       return null;
     }
@@ -144,15 +199,20 @@ export class JwtCodec {
     return { keys: this.publicJwks.map((jwk) => ({ ...jwk })) };
   }
 
-  /** Throws for anything jsonwebtoken refuses; verify() turns that into null. */
-  private verifyCompact(token: string): SessionClaims | null {
+  /** Throws for anything jsonwebtoken refuses; verifyWith() turns that into null. */
+  private verifyCompact(
+    token: string,
+    algorithm: JwtAlgorithm,
+    verifierFor: (kid: unknown) => JwtService | undefined,
+    ignoreExpiration: boolean,
+  ): Record<string, unknown> | null {
     const segments = token.split('.');
     // An empty signature (`alg: none` style) or any non-base64url character fails here.
     if (segments.length !== 3 || !segments.every((segment) => SEGMENT.test(segment))) return null;
     const [headerSegment, , signatureSegment] = segments;
 
     const header = decodeJson(headerSegment);
-    if (!header || header.alg !== this.algorithm) return null;
+    if (!header || header.alg !== algorithm) return null;
     // `crit` names extensions (e.g. unencoded payloads) that jsonwebtoken ignores: we must refuse.
     if (header.crit !== undefined) return null;
     if (
@@ -167,17 +227,17 @@ export class JwtCodec {
     if (Buffer.from(signatureSegment, 'base64url').toString('base64url') !== signatureSegment) {
       return null;
     }
-    const verifier = this.verifierFor(header.kid);
+    const verifier = verifierFor(header.kid);
     if (!verifier) return null;
 
-    const payload: unknown = verifier.verify(token);
+    const payload: unknown = verifier.verify(token, { ignoreExpiration });
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
     const claims = payload as Record<string, unknown>;
-    if (!hasSessionShape(claims)) return null;
+    if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') return null;
     // jsonwebtoken compares whole seconds and never looks at a future `iat`: checked to the
     // millisecond here, with the same tolerance.
     const now = Date.now() / 1000;
-    if (now >= claims.exp + CLOCK_SKEW_SECONDS) return null;
+    if (!ignoreExpiration && now >= claims.exp + CLOCK_SKEW_SECONDS) return null;
     if (claims.iat > now + CLOCK_SKEW_SECONDS) return null;
     if (
       claims.nbf !== undefined &&
@@ -185,13 +245,7 @@ export class JwtCodec {
     ) {
       return null;
     }
-    return {
-      user_id: claims.user_id,
-      username: claims.username,
-      iat: claims.iat,
-      exp: claims.exp,
-      jti: claims.jti,
-    };
+    return claims;
   }
 
   private addVerificationKey(

@@ -654,3 +654,43 @@ function validPayloadShape() {
     exp: expect.any(Number),
   };
 }
+
+describe('JwtCodec.verifyOriginal (tokens of the original service, LEGACY_SESSIONS=migrate)', () => {
+  const original = () => ({ user_id: 42, username: 'ada', iat: now(), exp: now() + 3600 });
+  const migrating = codecFor({ JWT_SECRET: SECRET, LEGACY_SESSIONS: 'migrate' });
+  const migratingRs = codecFor({
+    JWT_SECRET: SECRET,
+    LEGACY_SESSIONS: 'migrate',
+    JWT_ALGORITHM: 'RS256',
+    JWT_PRIVATE_KEY: pem(rsa.privateKey),
+  });
+
+  it('accepts an HS256 token without jti under JWT_SECRET, whatever this service signs with', () => {
+    const token = forgeHs256(original());
+    expect(migrating.verifyOriginal(token)).toEqual(original());
+    expect(migratingRs.verifyOriginal(token)).toEqual(original());
+  });
+
+  it('refuses everything with the opt-in off, and never lets verify() take such a token', () => {
+    const token = forgeHs256(original());
+    expect(hs.verifyOriginal(token)).toBeNull();
+    expect(migrating.verify(token)).toBeNull();
+  });
+
+  it('refuses a token of this service (it has a jti), a foreign secret, alg none and an expired token', () => {
+    expect(migrating.verifyOriginal(hs.sign(claims))).toBeNull();
+    expect(migrating.verifyOriginal(forgeHs256(original(), 'another-secret'))).toBeNull();
+    const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(original())}.`;
+    expect(migrating.verifyOriginal(unsigned)).toBeNull();
+    const expired = forgeHs256({ ...original(), iat: now() - 7200, exp: now() - 3600 });
+    expect(migrating.verifyOriginal(expired)).toBeNull();
+    // Told to ignore expiry (to count it as expired rather than malformed), it is recognised.
+    expect(migrating.verifyOriginal(expired, { ignoreExpiration: true })).toMatchObject({
+      user_id: 42,
+    });
+  });
+
+  it('needs JWT_SECRET given, not generated, to turn the opt-in on', () => {
+    expect(() => codecFor({ LEGACY_SESSIONS: 'migrate' })).toThrow(ConfigError);
+  });
+});

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { REDIS_STORE, type RedisStore } from '../infra/redis/redis-store';
 import { JwtCodec, type SessionClaims } from './jwt-codec.service';
+import { parseOriginalKey } from './original-session-keys';
 
 /** Redis channel every instance listens on to close the streams of a revoked session. */
 export const SESSION_REVOKED_CHANNEL = 'session:revoked';
@@ -49,6 +50,20 @@ export const userSessionsKey = (userId: number | string) => `user_sessions:${use
 const sessionSuccessorKey = (userId: number | string, jti: string) =>
   `session_successor:${userId}:${jti}`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+/**
+ * A member of `user_sessions:{id}` that is a raw token, not a jti: the original service lists its
+ * sessions there by token (docs/CUT-OVER.md). A jti never contains a dot; a JWT always does.
+ */
+const isOriginalToken = (member: string) => member.includes('.');
+
+/**
+ * A session carried over from the original service, as SessionTokenManager.importSession takes it;
+ * its entry's TTL runs until `expiresAt`.
+ */
+export interface ImportedSession extends SessionData {
+  /** The original's keys and list members, removed in the same transaction. */
+  replaces: { keys: string[]; listMembers: string[] };
+}
 
 /**
  * A reuse revokes the live sessions of the rotation chain, then looks again in case a rotation of
@@ -77,6 +92,7 @@ interface SuccessorRecord {
 export class SessionTokenManager {
   private readonly logger = new Logger(SessionTokenManager.name);
   private readonly lifetimeSeconds: number;
+  private readonly legacySessions: boolean;
   private readonly reuseListeners = new Set<SessionReuseListener>();
 
   constructor(
@@ -85,6 +101,7 @@ export class SessionTokenManager {
     config: AppConfig,
   ) {
     this.lifetimeSeconds = config.jwt.expirationHours * 3600;
+    this.legacySessions = config.legacySessions === 'migrate';
   }
 
   async createSession(
@@ -229,18 +246,102 @@ export class SessionTokenManager {
     return true;
   }
 
-  /** Revokes every session of a user, except `except` (a jti) when given. Returns how many went. */
+  /**
+   * Revokes every session of a user, except `except` (a jti) when given. Returns how many went.
+   * Sessions of the original service listed there and not yet migrated go too, without an
+   * announcement (no stream runs on them; the channel never carries a token).
+   */
   async revokeUserSessions(userId: number, options: { except?: string } = {}): Promise<number> {
-    const jtis = await this.store.smembers(userSessionsKey(userId));
+    const members = await this.store.smembers(userSessionsKey(userId));
+    const originals = members.filter(isOriginalToken);
+    if (originals.length > 0) {
+      const batch = this.store.multi();
+      for (const token of originals) batch.del(sessionKey(userId, token));
+      await batch.srem(userSessionsKey(userId), ...originals).exec();
+    }
+    if (this.legacySessions) await this.removeOlderOriginalSessions(userId);
     const results = await Promise.all(
-      jtis.filter((jti) => jti !== options.except).map((jti) => this.revokeSession(userId, jti)),
+      members
+        .filter((jti) => !isOriginalToken(jti) && jti !== options.except)
+        .map((jti) => this.revokeSession(userId, jti)),
     );
     return results.filter(Boolean).length;
   }
 
-  /** The user's live sessions, newest first; members whose entry expired are dropped from the set. */
+  /** A fresh token for a live session, valid until the session's own expiry. */
+  reissue(session: SessionData): { token: string; session: VerifiedSession } {
+    const now = nowSeconds();
+    const lifetime = Math.max(1, session.expiresAt - now);
+    const claims = {
+      user_id: session.userId,
+      username: session.username,
+      jti: session.jti,
+      iat: now,
+      exp: now + lifetime,
+    };
+    const token = this.codec.sign(claims, { issuedAt: now, expiresInSeconds: lifetime });
+    return { token, session: { ...session, claims } };
+  }
+
+  /**
+   * Writes a session carried over from the original service in this service's layout, with its
+   * times and remaining lifetime, and removes the original's keys and list members in the same
+   * MULTI, so that no raw token is left in a key. Returns a token for it and the verified session.
+   */
+  async importSession(
+    imported: ImportedSession,
+  ): Promise<{ token: string; session: VerifiedSession }> {
+    const { userId, jti, username, expiresAt } = imported;
+    const now = nowSeconds();
+    const ttlMs = Math.max(1, expiresAt - now) * 1000;
+    const batch = this.store
+      .multi()
+      .hset(sessionKey(userId, jti), {
+        user_id: String(userId),
+        username,
+        jti,
+        created_at: String(imported.createdAt),
+        last_active: String(imported.lastActive),
+        expires_at: String(expiresAt),
+        ip: imported.ip ?? '',
+        user_agent: imported.userAgent ?? '',
+        family: jti,
+      })
+      .pexpire(sessionKey(userId, jti), ttlMs)
+      .sadd(userSessionsKey(userId), jti)
+      .pexpire(userSessionsKey(userId), this.lifetimeSeconds * 1000)
+      .del(...imported.replaces.keys)
+      .srem(userSessionsKey(userId), ...imported.replaces.listMembers);
+    await batch.exec();
+    const token = this.codec.sign(
+      { user_id: userId, username, jti },
+      { issuedAt: now, expiresInSeconds: Math.max(1, expiresAt - now) },
+    );
+    const claims = { user_id: userId, username, jti, iat: now, exp: Math.max(now + 1, expiresAt) };
+    return {
+      token,
+      session: {
+        userId,
+        username,
+        jti,
+        createdAt: imported.createdAt,
+        lastActive: imported.lastActive,
+        expiresAt,
+        ip: imported.ip,
+        userAgent: imported.userAgent,
+        claims,
+      },
+    };
+  }
+
+  /**
+   * The user's live sessions, newest first; members whose entry expired are dropped from the set.
+   * Sessions of the original service not yet migrated are not listed.
+   */
   async listSessions(userId: number): Promise<SessionData[]> {
-    const jtis = await this.store.smembers(userSessionsKey(userId));
+    const jtis = (await this.store.smembers(userSessionsKey(userId))).filter(
+      (member) => !isOriginalToken(member),
+    );
     if (jtis.length === 0) return [];
     const batch = this.store.pipeline();
     for (const jti of jtis) batch.hgetall(sessionKey(userId, jti));
@@ -283,6 +384,14 @@ export class SessionTokenManager {
       .pexpire(userSessionsKey(userId), this.lifetimeSeconds * 1000)
       .exec();
     return token;
+  }
+
+  /** Deletes the user's sessions in the original service's older layout (`{id}-{username}-{token}`). */
+  private async removeOlderOriginalSessions(userId: number): Promise<void> {
+    for await (const keys of this.store.scan(`${userId}-*-eyJ*`, 500)) {
+      const mine = keys.filter((key) => parseOriginalKey(key)?.userId === userId);
+      if (mine.length > 0) await this.store.del(...mine);
+    }
   }
 
   /** The verified claims of a token and its Redis entry (null when that is gone); null for a bad JWT. */

@@ -1,51 +1,13 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { login, newRegistration, registerAuthor, type SignedIn } from '../support/auth';
+import { CLI, type CliRun, environmentOf, runCli } from '../support/cli';
 import { startTestApp, type TestApp } from '../support/test-app';
 
-/** The built CLI, run as an operator would (`npm test` builds first). */
-const CLI = join(process.cwd(), 'dist/src/cli.js');
-const USAGE = 'Usage: npm run cli -- create-admin --email <email> --password <password>';
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    // Only the given environment: nothing from the test process (ADMIN_EMAIL, say) leaks in.
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The environment the app runs with, for the CLI to reach the same database and Redis keys. */
-function cliEnvironment(t: TestApp): Record<string, string> {
-  const env: Record<string, string | undefined> = {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    BCRYPT_ROUNDS: '4',
-    DATA_DIR: t.config.dataDir,
-    DATABASE_URL: t.config.database.url,
-    REDIS_URL: t.config.redis.url,
-    REDIS_KEY_PREFIX: t.config.redis.keyPrefix,
-  };
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
-}
+const USAGE = [
+  'Usage: npm run cli -- create-admin --email <email> --password <password>',
+  '       npm run cli -- migrate-legacy-sessions [--dry-run]',
+].join('\n');
 
 /** What a run reports: its exit code, stderr, and the result line (the last one on stdout). */
 function reportOf(run: CliRun) {
@@ -145,7 +107,7 @@ describe('npm run cli -- create-admin', () => {
   beforeAll(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
     t = await startTestApp();
-    env = cliEnvironment(t);
+    env = environmentOf(t);
     existing = await registerAuthor(t);
   });
   afterAll(() => t.close());

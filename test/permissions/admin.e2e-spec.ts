@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request, { type Response } from 'supertest';
 import { DataSource } from 'typeorm';
+import { environmentOf } from '../support/cli';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/load-config';
 import { AdminBootstrapService } from '../../src/admin/admin-bootstrap.service';
@@ -528,17 +529,7 @@ describe('admin GraphQL', () => {
       'across two instances sharing Postgres and Redis: promoted on A, the next request on B sees it',
       async () => {
         // A second app on the same database, key prefix and DATA_DIR (hence the same JWT secret).
-        const other = await createApp(
-          loadConfig({
-            NODE_ENV: 'test',
-            LOG_LEVEL: 'silent',
-            BCRYPT_ROUNDS: '4',
-            DATA_DIR: t.config.dataDir,
-            DATABASE_URL: t.config.database.url,
-            REDIS_URL: t.config.redis.url,
-            REDIS_KEY_PREFIX: t.config.redis.keyPrefix,
-          }),
-        );
+        const other = await createApp(loadConfig(environmentOf(t)));
         try {
           await other.listen(0, '127.0.0.1');
           const writer = await newAuthor(t);

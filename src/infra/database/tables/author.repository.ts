@@ -83,6 +83,17 @@ export class AuthorRepository {
     return this.byId.find(id);
   }
 
+  /** Which of these ids are authors (one query). */
+  async existingIds(ids: readonly number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.authors
+      .createQueryBuilder('author')
+      .select('author.id', 'id')
+      .where('author.id = ANY(:ids)', { ids: [...new Set(ids)] })
+      .getRawMany<{ id: number }>();
+    return new Set(rows.map((row) => Number(row.id)));
+  }
+
   /**
    * By exact equality: emails are stored normalized and `email` must be normalized the same way
    * (src/auth/email-address.ts). No case folding here: Postgres `lower()` folds some code points
