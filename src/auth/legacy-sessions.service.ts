@@ -79,7 +79,8 @@ export class LegacySessions {
   /**
    * The session behind a token of the original service, migrated on this first use; or, when it
    * was migrated before, that session. Null for anything else: another token, a bad signature, no
-   * entry of the original, an expired one, an author who no longer exists, or the opt-in off.
+   * entry of the original, an expired one, an author who no longer exists or is banned, or the
+   * opt-in off.
    */
   async adopt(token: string, client?: DeviceInfo): Promise<AdoptedSession | null> {
     if (!this.enabled) return null;
@@ -88,7 +89,9 @@ export class LegacySessions {
     const jti = jtiOfOriginalToken(token);
     const entries = await this.entriesOf(claims, token);
     if (entries.length === 0) return this.alreadyMigrated(claims, jti);
-    if ((await this.authors.existingIds([claims.user_id])).size === 0) return null;
+    // A banned author's session stays where it is, refused as the original refused it.
+    const author = await this.authors.findById(claims.user_id);
+    if (!author || author.bannedAt !== null) return null;
     const adopted = await this.migrate(claims, token, jti, entries, client);
     if (adopted) this.logger.log(`migrated a session of user ${claims.user_id} on first use`);
     return adopted;

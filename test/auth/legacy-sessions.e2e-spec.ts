@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { REDIS_STORE, type RedisStore } from '../../src/infra/redis/redis-store';
 import { jtiOfOriginalToken } from '../../src/auth/legacy-sessions.service';
 import { registerAuthor, type SignedIn } from '../support/auth';
@@ -157,7 +158,7 @@ describe('original sessions with LEGACY_SESSIONS=migrate', () => {
     expect(await store.exists(authors.key)).toBe(true);
   });
 
-  it('refuses an expired original token and one whose author is gone, without a 500', async () => {
+  it('refuses an expired original token and one whose author is gone or banned, without a 500', async () => {
     const author = await registerAuthor(t);
     const username = String(author.body.author.name);
     const expired = originalToken(SECRET, {
@@ -188,6 +189,15 @@ describe('original sessions with LEGACY_SESSIONS=migrate', () => {
     });
     await t.http().get('/auth/profile').set(bearer(ghost)).expect(401);
     expect(await store.exists(ghostKey)).toBe(true);
+
+    // A banned author's session is refused and left unmigrated.
+    const banned = await registerAuthor(t);
+    const bannedSession = await seed(t, banned, 'current');
+    await t.app
+      .get(DataSource)
+      .query('UPDATE author SET banned_at = $1 WHERE id = $2', [now(), banned.authorId]);
+    await t.http().get('/auth/profile').set(bearer(bannedSession.token)).expect(401);
+    expect(await store.exists(bannedSession.key)).toBe(true);
 
     // Garbage where a token goes: still a plain 401.
     await t.http().get('/auth/profile').set(bearer('eyJ.not-a.token')).expect(401);
