@@ -1,9 +1,7 @@
-import { Inject, Injectable, Logger, type MessageEvent } from '@nestjs/common';
+import { Injectable, Logger, type MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import { AppConfig } from '../config/app-config';
-import { REDIS_STORE, type RedisStore, type Subscription } from '../infra/redis/redis-store';
-import { storedNotificationId } from '../notifications/notification-channels';
-import { NotificationFeed } from '../notifications/notification-feed.service';
+import { FeedFollowers } from './feed-follower.service';
 import type { StreamIdentity } from './stream-auth.service';
 import { StreamMetrics } from './stream-metrics.service';
 import { type CloseReason, type StreamHandle, StreamRegistry } from './stream-registry.service';
@@ -25,21 +23,17 @@ export interface StreamStart {
 }
 
 /**
- * One user's stream: `retry` and `connected` first, then it subscribes to the user's channels and
- * catches up: it reads what was stored after its position while live messages that arrive
- * meanwhile wait behind that replay, and an id already sent is skipped, so there is no gap and no
- * duplicate, whether the stream resumed or is new. It catches up again whenever the registry asks
- * (the subscriber connection came back after an outage, whose messages were lost). Heartbeats keep
- * its slot; the lifetime cap, the token's expiry, a revocation or shutdown end it. The teardown
- * leaves no subscription, timer or slot behind.
+ * One user's stream over SSE: `retry` and `connected` first, then the user's notifications as a
+ * FeedFollower delivers them (no gap, no duplicate, whether the stream resumed or is new), caught
+ * up again whenever the registry asks. Heartbeats keep its slot; the lifetime cap, the token's
+ * expiry, a revocation or shutdown end it. The teardown leaves no subscription, timer or slot behind.
  */
 @Injectable()
 export class NotificationStream {
   private readonly logger = new Logger(NotificationStream.name);
 
   constructor(
-    @Inject(REDIS_STORE) private readonly store: RedisStore,
-    private readonly feed: NotificationFeed,
+    private readonly followers: FeedFollowers,
     private readonly registry: StreamRegistry,
     private readonly metrics: StreamMetrics,
     private readonly config: AppConfig,
@@ -47,7 +41,7 @@ export class NotificationStream {
 
   open(identity: StreamIdentity, start: StreamStart): Observable<MessageEvent> {
     const { userId, jti } = identity;
-    const { heartbeatS, maxLifetimeS, replayLimit } = this.config.sse;
+    const { heartbeatS, maxLifetimeS } = this.config.sse;
     const slot = { id: start.slotId, userId };
     let started = false;
     // Nest does not subscribe when the client left while the stream was being set up.
@@ -61,13 +55,6 @@ export class NotificationStream {
       started = true;
       start.signal.removeEventListener('abort', releaseUnstarted);
       let closed = false;
-      let lastSentId = start.position;
-      // Catch-ups asked for and not finished; live notifications wait while there is one. The
-      // first is the one that follows subscribing.
-      let catchUpsPending = 1;
-      let catchUps: Promise<unknown> = Promise.resolve();
-      const waiting: { id: number; raw: string }[] = [];
-      const subscriptions: Subscription[] = [];
       const timers: ReturnType<typeof setTimeout>[] = [];
 
       // Nest numbers every event that has no id with a counter of its own, which a client would
@@ -75,42 +62,14 @@ export class NotificationStream {
       // position instead: the id of the last notification delivered, or where the stream began.
       const send = (event: MessageEvent) => {
         if (closed) return;
-        subscriber.next(event.comment === undefined ? { id: String(lastSentId), ...event } : event);
+        subscriber.next(
+          event.comment === undefined ? { id: String(follower.position), ...event } : event,
+        );
         if (event.data !== undefined) this.metrics.delivered.inc();
       };
-      const deliver = (raw: string, id: number | undefined) => {
-        if (id === undefined) return send({ data: raw });
-        if (id <= lastSentId) return;
-        lastSentId = id;
-        send({ id: String(id), data: raw });
-      };
-      const onMessage = (raw: string) => {
-        let message: unknown;
-        try {
-          message = JSON.parse(raw);
-        } catch {
-          this.metrics.dropped.inc();
-          return;
-        }
-        const id = storedNotificationId(message);
-        if (catchUpsPending > 0 && id !== undefined) waiting.push({ id, raw });
-        else deliver(raw, id);
-      };
-      /** Sends what was stored after the position, then the live notifications that waited. */
-      const catchUp = async (after?: Promise<unknown>) => {
-        try {
-          await after;
-          if (closed) return;
-          const missed = await this.feed.after(userId, lastSentId, replayLimit);
-          for (const { id, data } of missed) deliver(data, id);
-        } finally {
-          catchUpsPending--;
-          if (catchUpsPending === 0) {
-            for (const { id, raw } of waiting.sort((a, b) => a.id - b.id)) deliver(raw, id);
-            waiting.length = 0;
-          }
-        }
-      };
+      const follower = this.followers.follow(userId, start.position, (raw, id) =>
+        send(id === undefined ? { data: raw } : { id: String(id), data: raw }),
+      );
       const close = (reason: CloseReason) => {
         if (closed) return;
         if (reason !== 'expired') send({ data: JSON.stringify({ type: reason }) });
@@ -122,18 +81,12 @@ export class NotificationStream {
         userId,
         jti,
         close,
-        catchUp: (after) => {
-          // Counted at once, so that no live message moves the position before the replay ran.
-          catchUpsPending++;
-          catchUps = catchUps.then(() =>
-            catchUp(after).catch((error: Error) => {
-              // The client resumes from its position after `reconnect`: nothing is lost.
-              this.logger.warn(`stream catch-up failed, told to reconnect: ${error.message}`);
-              close('reconnect');
-            }),
-          );
-          return catchUps;
-        },
+        catchUp: (after) =>
+          follower.catchUp(after).catch((error: Error) => {
+            // The client resumes from its position after `reconnect`: nothing is lost.
+            this.logger.warn(`stream catch-up failed, told to reconnect: ${error.message}`);
+            close('reconnect');
+          }),
       };
       send({ retry: RETRY_MS, data: JSON.stringify({ type: 'connected', user_id: userId }) });
       this.registry.add(handle);
@@ -148,30 +101,19 @@ export class NotificationStream {
           Math.min(MAX_TIMER_MS, Math.max(0, identity.expiresAt * 1000 - Date.now())),
         ),
       );
-
-      const follow = async () => {
-        // All channels at once: the store sends them in one SUBSCRIBE.
-        const subscribed = await Promise.allSettled(
-          this.feed.channelsOf(userId).map((channel) => this.store.subscribe(channel, onMessage)),
-        );
-        for (const result of subscribed) {
-          if (result.status !== 'fulfilled') continue;
-          if (closed) void result.value.unsubscribe();
-          else subscriptions.push(result.value);
-        }
-        const failed = subscribed.find((result) => result.status === 'rejected');
-        if (failed) throw failed.reason;
-        if (start.resumed) this.metrics.replays.inc();
-        await catchUp();
-      };
-      catchUps = follow().catch((error: unknown) => {
-        if (!closed) subscriber.error(error);
-      });
+      follower.started.then(
+        () => {
+          if (start.resumed) this.metrics.replays.inc();
+        },
+        (error: unknown) => {
+          if (!closed) subscriber.error(error);
+        },
+      );
 
       return () => {
         closed = true;
         for (const timer of timers) clearTimeout(timer);
-        for (const subscription of subscriptions) void subscription.unsubscribe();
+        follower.stop();
         this.registry.remove(slot);
       };
     });

@@ -3,6 +3,7 @@ import { AuthCoreModule } from '../auth/auth-core.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { NotificationFeedModule } from '../notifications/notification-feed.module';
+import { FeedFollowers } from './feed-follower.service';
 import { NotificationStream } from './notification-stream.service';
 import { SseTicketService } from './sse-ticket.service';
 import { SseController } from './sse.controller';
@@ -21,6 +22,7 @@ import { StreamRegistry } from './stream-registry.service';
     StreamAuthService,
     StreamMetrics,
     StreamRegistry,
+    FeedFollowers,
     NotificationStream,
   ],
   exports: [SseService],
