@@ -280,7 +280,11 @@ export class SessionTokenManager {
       exp: now + lifetime,
     };
     const token = this.codec.sign(claims, { issuedAt: now, expiresInSeconds: lifetime });
-    return { token, session: { ...session, claims } };
+    const { userId, username, jti, createdAt, lastActive, expiresAt, ip, userAgent } = session;
+    return {
+      token,
+      session: { userId, username, jti, createdAt, lastActive, expiresAt, ip, userAgent, claims },
+    };
   }
 
   /**
@@ -313,25 +317,7 @@ export class SessionTokenManager {
       .del(...imported.replaces.keys)
       .srem(userSessionsKey(userId), ...imported.replaces.listMembers);
     await batch.exec();
-    const token = this.codec.sign(
-      { user_id: userId, username, jti },
-      { issuedAt: now, expiresInSeconds: Math.max(1, expiresAt - now) },
-    );
-    const claims = { user_id: userId, username, jti, iat: now, exp: Math.max(now + 1, expiresAt) };
-    return {
-      token,
-      session: {
-        userId,
-        username,
-        jti,
-        createdAt: imported.createdAt,
-        lastActive: imported.lastActive,
-        expiresAt,
-        ip: imported.ip,
-        userAgent: imported.userAgent,
-        claims,
-      },
-    };
+    return this.reissue(imported);
   }
 
   /**

@@ -1,8 +1,13 @@
 import { newRegistration } from '../support/auth';
-import { waitFor } from '../support/wait-for';
-import { FaultStack, holdFault, registerAuthors, RequestFlow } from './support/fault-stack';
+import {
+  fetchProfile,
+  holdFault,
+  registerAuthors,
+  RequestFlow,
+  untilRecovered,
+  useFaultStack,
+} from './support/fault-stack';
 import { reportRow } from './support/fault-report';
-import type { TesseraProcess } from './support/tessera-process';
 
 // Fault row 3 (docs/RELIABILITY.md, "Fault table"): Postgres stops for 5 s while requests flow,
 // sign-ups among them. Routes that need it answer 503, the rest keep working, nothing answers 500
@@ -12,29 +17,17 @@ import type { TesseraProcess } from './support/tessera-process';
 const OUTAGE_MS = 5_000;
 
 describe('fault row 3: Postgres stopped for 5 s', () => {
-  let stack: FaultStack;
-  let app: TesseraProcess;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start();
-    app = await stack.startApp();
-  });
-
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const row = useFaultStack();
 
   it('answers 503 where Postgres is needed, recovers by itself and leaves nothing half-written', async () => {
+    const { stack, app } = row;
     const [reader] = await registerAuthors(app, 1);
     const signUps: { email: string; password: string; status: number }[] = [];
     const flow = new RequestFlow(
       [
         {
           name: 'profile',
-          send: () =>
-            fetch(`${app.url}/auth/profile`, {
-              headers: { Authorization: `Bearer ${reader.token}` },
-            }),
+          send: () => fetchProfile(app, reader),
         },
         { name: 'jwks', send: () => fetch(`${app.url}/.well-known/jwks.json`) },
         { name: 'health', send: () => fetch(`${app.url}/health`) },
@@ -60,9 +53,7 @@ describe('fault row 3: Postgres stopped for 5 s', () => {
     const health = await fetch(`${app.url}/health`);
     expect(health.status).toBe(503);
     expect(await health.json()).toEqual({ status: 'error', db: 'down', redis: 'up' });
-    const profile = await fetch(`${app.url}/auth/profile`, {
-      headers: { Authorization: `Bearer ${reader.token}` },
-    });
+    const profile = await fetchProfile(app, reader);
     expect(profile.status).toBe(503);
     expect(await profile.json()).toMatchObject({
       message: 'The database is unavailable; try again shortly',
@@ -71,16 +62,7 @@ describe('fault row 3: Postgres stopped for 5 s', () => {
     await stack.postgres.resume();
     const resumedAt = Date.now();
 
-    await waitFor(
-      async () =>
-        (
-          await fetch(`${app.url}/auth/profile`, {
-            headers: { Authorization: `Bearer ${reader.token}` },
-          })
-        ).status === 200,
-      { timeoutMs: 15_000, intervalMs: 50, message: 'GET /auth/profile to answer 200 again' },
-    );
-    const recoveryMs = Date.now() - resumedAt;
+    const recoveryMs = await untilRecovered(app, reader, resumedAt);
     await flow.stop();
 
     // Nothing half-written: no author without a role, no session without its author.

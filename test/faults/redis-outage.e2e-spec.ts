@@ -1,17 +1,17 @@
-import { closeAllStreams } from '../support/sse-client';
 import { waitFor } from '../support/wait-for';
 import {
   deliveredIds,
   type FaultAuthor,
-  FaultStack,
+  fetchProfile,
   follow,
   holdFault,
   openStreams,
   registerAuthors,
   RequestFlow,
+  untilRecovered,
+  useFaultStack,
 } from './support/fault-stack';
 import { reportRow } from './support/fault-report';
-import type { TesseraProcess } from './support/tessera-process';
 
 // Fault row 1 (docs/RELIABILITY.md, "Fault table"): Redis stops for 5 s while 200 streams are open
 // and requests flow. Requests that need Redis answer 503 fast, the rest keep working, nothing
@@ -24,31 +24,21 @@ const OUTAGE_MS = 5_000;
 const STORED_DURING_OUTAGE = 3;
 
 describe('fault row 1: Redis stopped for 5 s under 200 streams and a flow of requests', () => {
-  let stack: FaultStack;
-  let app: TesseraProcess;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start();
-    app = await stack.startApp();
-  });
-
-  afterAll(async () => {
-    closeAllStreams();
-    await stack?.close();
-  });
+  const row = useFaultStack();
 
   /** Notifications written while Redis is down, as an instance's fan-out would store them. */
   async function storeWhileDown(author: FaultAuthor, n: number): Promise<number> {
-    const [row] = await stack.postgres.query<{ id: string }>(
+    const [stored] = await row.stack.postgres.query<{ id: string }>(
       `INSERT INTO notification (recipient_id, type, action, entity, payload, created_at)
        VALUES ($1, 'notifications', 'create', 'fault', $2, extract(epoch from now())::bigint)
        RETURNING id`,
       [author.id, JSON.stringify({ during: 'redis outage', n })],
     );
-    return Number(row.id);
+    return Number(stored.id);
   }
 
   it('answers 503 (never 500) while Redis is down, recovers by itself, and loses or repeats no notification', async () => {
+    const { stack, app } = row;
     const authors = await registerAuthors(app, AUTHORS);
     const streams = await openStreams(app, authors, STREAMS_PER_AUTHOR);
     const expected = new Map<number, number[]>(authors.map((author) => [author.id, []]));
@@ -66,10 +56,7 @@ describe('fault row 1: Redis stopped for 5 s under 200 streams and a flow of req
       [
         {
           name: 'profile',
-          send: () =>
-            fetch(`${app.url}/auth/profile`, {
-              headers: { Authorization: `Bearer ${reader.token}` },
-            }),
+          send: () => fetchProfile(app, reader),
         },
         { name: 'jwks', send: () => fetch(`${app.url}/.well-known/jwks.json`) },
         { name: 'health', send: () => fetch(`${app.url}/health`) },
@@ -94,9 +81,7 @@ describe('fault row 1: Redis stopped for 5 s under 200 streams and a flow of req
     const stoppedAt = Date.now();
     // Fast: a request that needs Redis is refused at once, not after reconnection attempts.
     const probeStart = Date.now();
-    const probe = await fetch(`${app.url}/auth/profile`, {
-      headers: { Authorization: `Bearer ${reader.token}` },
-    });
+    const probe = await fetchProfile(app, reader);
     const refusalMs = Date.now() - probeStart;
     expect(probe.status).toBe(503);
     expect(probe.headers.get('retry-after')).toBe('1');
@@ -116,16 +101,7 @@ describe('fault row 1: Redis stopped for 5 s under 200 streams and a flow of req
     await stack.redis.resume();
     const resumedAt = Date.now();
 
-    await waitFor(
-      async () =>
-        (
-          await fetch(`${app.url}/auth/profile`, {
-            headers: { Authorization: `Bearer ${reader.token}` },
-          })
-        ).status === 200,
-      { timeoutMs: 15_000, intervalMs: 50, message: 'GET /auth/profile to answer 200 again' },
-    );
-    const recoveryMs = Date.now() - resumedAt;
+    const recoveryMs = await untilRecovered(app, reader, resumedAt);
     await flow.stop();
 
     // After: one more live notification each.
@@ -140,8 +116,8 @@ describe('fault row 1: Redis stopped for 5 s under 200 streams and a flow of req
           'SELECT id, recipient_id FROM notification ORDER BY id',
         );
         stored.clear();
-        for (const row of rows) {
-          stored.set(row.recipient_id, [...(stored.get(row.recipient_id) ?? []), Number(row.id)]);
+        for (const { id, recipient_id: recipient } of rows) {
+          stored.set(recipient, [...(stored.get(recipient) ?? []), Number(id)]);
         }
         return rows.length === AUTHORS * (2 + STORED_DURING_OUTAGE);
       },

@@ -1,7 +1,5 @@
-import { closeAllStreams } from '../support/sse-client';
-import { FaultStack, openStreams, registerAuthors } from './support/fault-stack';
+import { openStreams, registerAuthors, useFaultStack } from './support/fault-stack';
 import { reportRow } from './support/fault-report';
-import type { TesseraProcess } from './support/tessera-process';
 
 // Fault row 4 (docs/RELIABILITY.md, "Fault table"): SIGTERM with 1,000 open streams. Every stream
 // is told `reconnect` and ends, and the process exits 0 within 10 s.
@@ -11,20 +9,10 @@ const STREAMS_PER_AUTHOR = 100;
 const EXIT_DEADLINE_MS = 10_000;
 
 describe('fault row 4: SIGTERM with 1,000 open streams', () => {
-  let stack: FaultStack;
-  let app: TesseraProcess;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start();
-    app = await stack.startApp();
-  });
-
-  afterAll(async () => {
-    closeAllStreams();
-    await stack?.close();
-  });
+  const row = useFaultStack();
 
   it('tells every stream to reconnect and exits 0 within 10 s', async () => {
+    const { app } = row;
     const authors = await registerAuthors(app, AUTHORS);
     const streams = await openStreams(app, authors, STREAMS_PER_AUTHOR);
     expect(streams).toHaveLength(1_000);

@@ -1,13 +1,12 @@
-import { closeAllStreams } from '../support/sse-client';
 import {
-  FaultStack,
+  fetchProfile,
   holdFault,
   openStreams,
   registerAuthors,
   RequestFlow,
+  useFaultStack,
 } from './support/fault-stack';
 import { reportRow } from './support/fault-report';
-import type { TesseraProcess } from './support/tessera-process';
 
 // Fault row 5 (docs/RELIABILITY.md, "Fault table"): a 60-second soak, 2,000 open streams and 200
 // authenticated requests a second, after a 20-second warm-up under the same load. No 5xx at all,
@@ -34,20 +33,10 @@ function slope(points: { x: number; y: number }[]): number {
 }
 
 describe('fault row 5: a 60-second soak with 2,000 streams and 200 requests/s', () => {
-  let stack: FaultStack;
-  let app: TesseraProcess;
-
-  beforeAll(async () => {
-    stack = await FaultStack.start();
-    app = await stack.startApp({}, ['--trace-gc']);
-  });
-
-  afterAll(async () => {
-    closeAllStreams();
-    await stack?.close();
-  });
+  const row = useFaultStack({}, ['--trace-gc']);
 
   it('answers no 5xx and keeps its memory flat', async () => {
+    const { app } = row;
     const authors = await registerAuthors(app, AUTHORS);
     const streams = await openStreams(app, authors, STREAMS_PER_AUTHOR);
     expect(streams).toHaveLength(2_000);
@@ -55,10 +44,7 @@ describe('fault row 5: a 60-second soak with 2,000 streams and 200 requests/s', 
     const flow = new RequestFlow(
       authors.map((author) => ({
         name: 'profile',
-        send: () =>
-          fetch(`${app.url}/auth/profile`, {
-            headers: { Authorization: `Bearer ${author.token}` },
-          }),
+        send: () => fetchProfile(app, author),
       })),
       1_000 / REQUESTS_PER_S,
     );

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newRegistration } from '../../support/auth';
-import { openRawStream, type RawStream } from '../../support/sse-client';
+import { closeAllStreams, openRawStream, type RawStream } from '../../support/sse-client';
+import { waitFor } from '../../support/wait-for';
 import { PostgresCluster } from './postgres-cluster';
 import { RedisServer } from './redis-server';
 import { TesseraProcess } from './tessera-process';
@@ -59,6 +60,47 @@ export class FaultStack {
     await Promise.all([this.postgres.close(), this.redis.close()]);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The services of a fault row and one server on them, started before the row's tests and, after
+ * them, removed (its streams closed first). Read `stack` and `app` inside the tests.
+ */
+export function useFaultStack(
+  env: Record<string, string> = {},
+  nodeFlags: string[] = [],
+): { stack: FaultStack; app: TesseraProcess } {
+  const row = {} as { stack: FaultStack; app: TesseraProcess };
+  beforeAll(async () => {
+    row.stack = await FaultStack.start();
+    row.app = await row.stack.startApp(env, nodeFlags);
+  });
+  afterAll(async () => {
+    closeAllStreams();
+    await row.stack?.close();
+  });
+  return row;
+}
+
+/** GET /auth/profile as `author`: a route that needs both Redis and Postgres. */
+export function fetchProfile(app: TesseraProcess, author: FaultAuthor): Promise<Response> {
+  return fetch(`${app.url}/auth/profile`, {
+    headers: { Authorization: `Bearer ${author.token}` },
+  });
+}
+
+/** Waits for GET /auth/profile to answer 200 again; returns the ms since `since`. */
+export async function untilRecovered(
+  app: TesseraProcess,
+  author: FaultAuthor,
+  since: number,
+): Promise<number> {
+  await waitFor(async () => (await fetchProfile(app, author)).status === 200, {
+    timeoutMs: 15_000,
+    intervalMs: 50,
+    message: 'GET /auth/profile to answer 200 again',
+  });
+  return Date.now() - since;
 }
 
 /** Registers `count` authors, a few at a time. */
