@@ -40,9 +40,10 @@ const PUBLIC = {
     'notification-feed.module.ts',
     'notification-feed.service.ts',
     'notification-channels.ts',
+    'notifications.types.ts',
   ],
   publishing: ['publishing.module.ts'],
-  sse: ['sse.module.ts'],
+  sse: ['sse.module.ts', 'notification-socket.module.ts'],
   tokens: [
     'tokens.module.ts',
     'session-token.service.ts',

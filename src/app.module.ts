@@ -15,6 +15,7 @@ import { AccessModule } from './permissions/access.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { OAuthModule } from './oauth/oauth.module';
 import { PublishingModule } from './publishing/publishing.module';
+import { NotificationSocketModule } from './sse/notification-socket.module';
 import { SseModule } from './sse/sse.module';
 
 @Module({})
@@ -40,6 +41,7 @@ export class AppModule {
         PublishingModule,
         NotificationsModule,
         SseModule,
+        NotificationSocketModule,
       ],
     };
   }

@@ -7,9 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { formatGraphQLError } from './graphql-error.formatter';
 import { hideSuggestionsPlugin } from './hide-suggestions.plugin';
 import { inputRefusal } from './input-limits';
-import { complexityLimitPlugin, depthLimitRule } from './query-limits';
-
-const MAX_DOCUMENT_TOKENS = 5000;
+import { complexityLimitPlugin, depthLimitRule, MAX_DOCUMENT_TOKENS } from './query-limits';
 
 /**
  * Code-first GraphQL at /graphql. In development the schema is written to src/schema.gql on start,
@@ -40,8 +38,6 @@ const MAX_DOCUMENT_TOKENS = 5000;
           includeStacktraceInErrorResponses: false,
           autoTransformHttpErrors: false,
           formatError: formatGraphQLError,
-          // Validation walks every field: a cap on tokens bounds its CPU per request (thousands of
-          // repeated fields cost over a second), far above any real operation.
           parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
           validationRules: [depthLimitRule(config.graphql.maxDepth)],
           plugins: [
@@ -59,5 +55,7 @@ const MAX_DOCUMENT_TOKENS = 5000;
       },
     }),
   ],
+  // GraphQLSchemaHost, for the WebSocket transport that serves the same schema.
+  exports: [NestGraphQLModule],
 })
 export class GraphQLModule {}

@@ -9,6 +9,12 @@ import {
 } from 'graphql';
 import { DEFAULT_PAGE } from './pagination';
 
+/**
+ * Validation walks every field: a cap on a document's tokens bounds its CPU per request (thousands
+ * of repeated fields cost over a second), far above any real operation.
+ */
+export const MAX_DOCUMENT_TOKENS = 5000;
+
 // Typed through the driver's config: @apollo/server's CommonJS and ESM declarations do not mix.
 export type ApolloPlugin = NonNullable<ApolloDriverConfig['plugins']>[number];
 

@@ -2,6 +2,7 @@ import { ArgsType, Field, Float, ID, ObjectType } from '@nestjs/graphql';
 import { IsArray, IsBoolean, IsOptional, IsString } from 'class-validator';
 import { Connection, PageArgs } from '../graphql/pagination';
 import type { Notification } from '../infra/database/tables/notification.entity';
+import type { WireNotification } from './notification-channels';
 
 @ObjectType('Notification')
 export class NotificationType {
@@ -25,6 +26,19 @@ export class NotificationType {
       payload: JSON.stringify(notification.payload),
       createdAt: notification.createdAt,
       seenAt: notification.seenAt,
+    };
+  }
+
+  /** A notification as it arrives on a live stream: new, so not seen yet. */
+  static fromWire(wire: WireNotification): NotificationType {
+    return {
+      id: String(wire.id),
+      type: wire.type,
+      action: wire.action,
+      entity: wire.entity,
+      payload: JSON.stringify(wire.payload),
+      createdAt: wire.created_at,
+      seenAt: null,
     };
   }
 }

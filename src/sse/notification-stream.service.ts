@@ -80,6 +80,7 @@ export class NotificationStream {
         id: start.slotId,
         userId,
         jti,
+        transport: 'sse',
         close,
         catchUp: (after) =>
           follower.catchUp(after).catch((error: Error) => {

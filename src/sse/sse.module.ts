@@ -25,6 +25,7 @@ import { StreamRegistry } from './stream-registry.service';
     FeedFollowers,
     NotificationStream,
   ],
-  exports: [SseService],
+  // The WebSocket transport (NotificationSocketModule) shares the registry, cap and feed.
+  exports: [SseService, StreamAuthService, StreamRegistry, StreamMetrics, FeedFollowers],
 })
 export class SseModule {}

@@ -1,9 +1,11 @@
 import { ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request } from 'express';
 import { OriginPolicy } from '../auth/origin-policy.service';
+import { SessionCookieService } from '../auth/session-cookie.service';
+import { clientInfoOf } from '../infra/http/client-info.decorator';
 import { AuthorRepository } from '../infra/database/tables/author.repository';
 import { type AuthContext, authOf } from '../permissions/auth-context';
-import { SessionTokenManager } from '../tokens/session-token.service';
+import { type SessionData, SessionTokenManager } from '../tokens/session-token.service';
 import { SseTicketService } from './sse-ticket.service';
 
 /** Who a stream is for, and until when their session lasts. */
@@ -13,6 +15,12 @@ export interface StreamIdentity {
   /** Epoch seconds: the stream closes then. */
   expiresAt: number;
 }
+
+/** What a WebSocket client may send in `connection_init` (README, "Real time over WebSocket"). */
+export type SocketCredentials = Record<string, unknown> & {
+  token?: unknown;
+  ticket?: unknown;
+};
 
 /**
  * Authenticates a stream request (README, "Real-time notifications"): a one-time `?ticket=`, else
@@ -29,6 +37,7 @@ export class StreamAuthService {
     private readonly sessions: SessionTokenManager,
     private readonly authors: AuthorRepository,
     private readonly origins: OriginPolicy,
+    private readonly cookies: SessionCookieService,
   ) {}
 
   async authenticate(req: Request): Promise<StreamIdentity> {
@@ -44,15 +53,50 @@ export class StreamAuthService {
     return identity;
   }
 
+  /**
+   * Authenticates a WebSocket connection from its `connection_init` payload and the upgrade
+   * request (whose Origin, when sent, was already allowed): a `ticket` decides alone, like
+   * `?ticket=` on the stream; else a bearer `token`; else the session cookie, only when the upgrade
+   * carried an allowed Origin, since a browser sends the cookie on any page's upgrade
+   * (cross-site WebSocket hijacking). The URL is never read.
+   */
+  async authenticateSocket(
+    req: Request,
+    credentials: SocketCredentials | undefined,
+  ): Promise<StreamIdentity | null> {
+    if (credentials?.ticket !== undefined) {
+      return typeof credentials.ticket === 'string'
+        ? this.redeemTicket(credentials.ticket, req)
+        : null;
+    }
+    const origin = this.origins.originOf(req);
+    const cookie =
+      origin !== undefined && this.origins.allows(origin, req) ? this.cookies.read(req) : undefined;
+    const token = credentials?.token ?? cookie;
+    if (token === undefined) return null;
+    const session = await this.sessions.verifySession(token, clientInfoOf(req));
+    return session && this.identityOfLive(session, Math.min(session.claims.exp, session.expiresAt));
+  }
+
   private async redeem(req: Request): Promise<StreamIdentity | null> {
     const ticket = req.query.ticket;
-    if (typeof ticket !== 'string') return null;
+    return typeof ticket === 'string' ? this.redeemTicket(ticket, req) : null;
+  }
+
+  private async redeemTicket(ticket: string, req: Request): Promise<StreamIdentity | null> {
     const claim = await this.tickets.redeem(ticket, req.ip ?? null);
     const session = claim && (await this.sessions.findSession(claim.userId, claim.jti));
-    if (!session) return null;
+    return session && this.identityOfLive(session, session.expiresAt);
+  }
+
+  /** The identity of a session whose author still exists and is not banned. */
+  private async identityOfLive(
+    session: SessionData,
+    expiresAt: number,
+  ): Promise<StreamIdentity | null> {
     const author = await this.authors.findById(session.userId);
     if (!author || author.bannedAt !== null) return null;
-    return { userId: session.userId, jti: session.jti, expiresAt: session.expiresAt };
+    return { userId: session.userId, jti: session.jti, expiresAt };
   }
 }
 

@@ -2,13 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
 
+/** What carries a stream: an SSE response, or a GraphQL subscription's WebSocket. */
+export type StreamTransport = 'sse' | 'websocket';
+
 /** What the stream gauges read from this instance's open streams. */
 export interface OpenStreams {
-  count(): number;
+  count(transport: StreamTransport): number;
+  /** SSE streams and WebSockets together, as the per-user cap counts them. */
   maxPerUser(): number;
 }
 
-/** The SSE rows of /metrics: open streams now, and what they delivered, dropped and replayed. */
+/**
+ * The stream rows of /metrics: open SSE streams and WebSocket connections now, and what they
+ * delivered, dropped and replayed.
+ */
 @Injectable()
 export class StreamMetrics {
   readonly delivered: Counter;
@@ -25,12 +32,20 @@ export class StreamMetrics {
       help: 'SSE streams open on this instance',
       registers,
       collect(this: Gauge) {
-        this.set(open().count());
+        this.set(open().count('sse'));
+      },
+    });
+    new Gauge({
+      name: 'tessera_ws_open_connections',
+      help: 'GraphQL WebSocket connections open on this instance (authenticated)',
+      registers,
+      collect(this: Gauge) {
+        this.set(open().count('websocket'));
       },
     });
     new Gauge({
       name: 'tessera_sse_streams_per_user_max',
-      help: 'The most SSE streams one user has open on this instance',
+      help: 'The most SSE streams and WebSockets one user has open on this instance',
       registers,
       collect(this: Gauge) {
         this.set(open().maxPerUser());
@@ -38,7 +53,7 @@ export class StreamMetrics {
     });
     this.delivered = new Counter({
       name: 'tessera_sse_events_delivered_total',
-      help: 'Events written to SSE streams (heartbeats not counted)',
+      help: 'Notifications and events sent on SSE streams and WebSockets (heartbeats not counted)',
       registers,
     });
     this.dropped = new Counter({
@@ -48,12 +63,12 @@ export class StreamMetrics {
     });
     this.replays = new Counter({
       name: 'tessera_sse_replays_total',
-      help: 'Reconnections with Last-Event-ID that replayed stored notifications',
+      help: 'Reconnections with Last-Event-ID, or subscriptions with after, that replayed stored notifications',
       registers,
     });
     this.closedByRecheck = new Counter({
       name: 'tessera_sse_closed_by_session_recheck_total',
-      help: 'Streams closed by the periodic session re-check: their revocation message was lost',
+      help: 'Streams and WebSockets closed by the periodic session re-check: their revocation message was lost',
       registers,
     });
   }

@@ -9,7 +9,7 @@ import {
 import { AppConfig } from '../config/app-config';
 import { REDIS_STORE, type RedisStore, type Subscription } from '../infra/redis/redis-store';
 import { SESSION_REVOKED_CHANNEL, SessionTokenManager } from '../tokens/session-token.service';
-import { StreamMetrics } from './stream-metrics.service';
+import { StreamMetrics, type StreamTransport } from './stream-metrics.service';
 
 /** Why a stream ends from the server side; each but `expired` is announced to the client first. */
 export type CloseReason = 'session_revoked' | 'reconnect' | 'expired';
@@ -19,7 +19,8 @@ export interface StreamHandle {
   id: string;
   userId: number;
   jti: string;
-  /** Ends the stream, sending the reason's event first when it has one. */
+  transport: StreamTransport;
+  /** Ends the stream, telling the client why in the transport's way (an event, a close code). */
   close(reason: CloseReason): void;
   /**
    * Holds live notifications back from now, and once `after` settled, sends what was stored after
@@ -33,8 +34,8 @@ const connectionKey = (id: string) => `sse_conn:${id}`;
 const userStreamsKey = (userId: number) => `sse_user_streams:${userId}`;
 
 /**
- * The streams open on this instance, and the bookkeeping shared with the others: a per-user count
- * across instances (each stream holds a key that its heartbeat keeps alive, so a crashed instance's
+ * The streams open on this instance, SSE responses and WebSockets alike, and the bookkeeping shared
+ * with the others: a per-user count across instances and transports (each stream holds a key that its heartbeat keeps alive, so a crashed instance's
  * streams stop counting on their own), closing the streams of a session revoked anywhere, and
  * `reconnect` to every stream at shutdown.
  *
@@ -61,7 +62,10 @@ export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
     private readonly config: AppConfig,
     private readonly metrics: StreamMetrics,
   ) {
-    metrics.observe({ count: () => this.streams.size, maxPerUser: () => this.maxPerUser() });
+    metrics.observe({
+      count: (transport) => this.countOf(transport),
+      maxPerUser: () => this.maxPerUser(),
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -195,6 +199,12 @@ export class StreamRegistry implements OnModuleInit, BeforeApplicationShutdown {
         stream.close('session_revoked');
       }
     }
+  }
+
+  private countOf(transport: StreamTransport): number {
+    let count = 0;
+    for (const stream of this.streams.values()) if (stream.transport === transport) count++;
+    return count;
   }
 
   private maxPerUser(): number {

@@ -23,6 +23,7 @@ import {
 import { startTestApp, type TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 import { describeWith } from '../support/real-services';
+import { closeAllSockets, initRaw, subscribeNotifications } from '../support/ws-client';
 
 // Issue #6, the stream (README: Real-time notifications) across instances and over time: a notification or a revocation on one
 // instance reaches streams on another; the per-user cap counts every instance; 1,000 streams opened
@@ -70,7 +71,10 @@ async function graphql(baseUrl: string, token: string, query: string, variables 
   return body.data ?? {};
 }
 
-afterEach(closeAllStreams);
+afterEach(() => {
+  closeAllStreams();
+  closeAllSockets();
+});
 
 describeWith({ DATABASE_URL, REDIS_URL }, 'two instances sharing Postgres and Redis', () => {
   // Instances of one deployment share their JWT secret (each would otherwise generate its own in
@@ -166,6 +170,38 @@ describeWith({ DATABASE_URL, REDIS_URL }, 'two instances sharing Postgres and Re
       .notify(author.authorId, 'notifications', 'create', 'test', {});
     await survivor.untilMessage(hasId(notice.id), 'a notification on the other session');
     expect(survivor.ended).toBe(false);
+  });
+
+  it('closes a WebSocket on B with 4401 within a second of a logout on A', async () => {
+    const author = await registerAuthor(a);
+    const other = await login(a, author.email, author.password);
+    const revoked = subscribeNotifications(bUrl, { params: { token: author.token } });
+    const survivor = subscribeNotifications(bUrl, { params: { token: other.token } });
+    await revoked.untilAcknowledged();
+    await survivor.untilAcknowledged();
+
+    const res = await a.http().post('/auth/logout').set(bearerHeader(author));
+    const loggedOutAt = Date.now();
+    expect(res.status).toBe(204);
+
+    const closed = await revoked.untilClosed(2_000);
+    expect(closed).toMatchObject({ code: 4401, reason: 'session_revoked' });
+    expect(closed.at - loggedOutAt).toBeLessThan(1_000);
+    // The token is dead on B as well: a new socket is refused.
+    const retry = await initRaw(bUrl, { token: author.token });
+    expect(await retry.untilClosed()).toMatchObject({ code: 4401 });
+    expect(survivor.closedWith).toBeUndefined();
+  });
+
+  it('counts SSE streams on A and sockets on B under one SSE_MAX_PER_USER', async () => {
+    const author = await registerAuthor(a);
+    await connect(`${a.baseUrl}/sse/notifications`, bearer(author));
+    const socket = await initRaw(bUrl, { token: author.token });
+    expect(socket.messages).toEqual([{ type: 'connection_ack' }]);
+    const third = await initRaw(bUrl, { token: author.token });
+    expect(await third.untilClosed()).toMatchObject({ code: 4429 });
+    const stream = await openRawStream(`${a.baseUrl}/sse/notifications`, bearer(author));
+    expect(stream.status).toBe(429);
   });
 
   it('counts SSE_MAX_PER_USER across instances: two streams on A, the third on B is 429', async () => {
@@ -421,6 +457,35 @@ describeWith({ REDIS_URL }, 'a killed subscriber connection', () => {
     await t.http().post('/auth/logout').set(bearerHeader(author)).expect(204);
     await stream.untilMessage(isType('session_revoked'), 'session_revoked');
     await stream.untilEnded();
+  });
+
+  it('catches a WebSocket subscription up on what was stored meanwhile, in order, before live ones', async () => {
+    const author = await registerAuthor(t);
+    const notify = t.app.get(NotifyService);
+    const channel = `${t.config.redis.keyPrefix}${channelsOf(author.authorId)[0]}`;
+    const subscription = subscribeNotifications(t.baseUrl, { params: { token: author.token } });
+    await subscription.untilAcknowledged();
+    await waitFor(async () => (await numsub(channel)) === 1, { message: 'subscribed' });
+
+    const missed: string[] = [];
+    await withSubscriberDown(channel, async () => {
+      for (const n of [1, 2]) {
+        const stored = await notify.notify(author.authorId, 'notifications', 'create', 'test', {
+          n,
+        });
+        missed.push(stored.id);
+      }
+    });
+
+    await subscription.untilNotifications(2, 10_000);
+    await waitFor(async () => (await numsub(channel)) === 1, {
+      timeoutMs: 10_000,
+      message: 'the subscriber to resubscribe',
+    });
+    const live = await notify.notify(author.authorId, 'notifications', 'create', 'test', {});
+    await subscription.untilNotifications(3);
+    expect(subscription.notifications.map((n) => n.id)).toEqual([...missed, live.id]);
+    expect(subscription.closedWith).toBeUndefined();
   });
 
   it('closes the stream of a session revoked while the subscriber was down, once it is back', async () => {

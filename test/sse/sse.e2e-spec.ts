@@ -18,6 +18,7 @@ import {
 import { SERVICES, startTestApp, type TestApp } from '../support/test-app';
 import { metric } from '../support/metrics';
 import { waitFor } from '../support/wait-for';
+import { channelsReady } from '../support/channels';
 
 // Issue #6, the notification stream (README: Real-time notifications): who may open it, what goes over the wire,
 // resuming with Last-Event-ID, the ways it ends, and what it shows in /metrics.
@@ -78,42 +79,6 @@ async function ticketFor(t: TestApp, token: string, headers: Record<string, stri
     expires_in: t.config.sse.ticketTtlS,
   });
   return res.body.ticket as string;
-}
-
-/**
- * Waits until the app listens on the user's three channels. `connected` is sent before the stream
- * has subscribed, so a test that publishes right after it would race the SUBSCRIBE round trips;
- * one test covers that window on purpose, the others wait here. On the real server the check is
- * Redis's own count of subscribers.
- */
-async function channelsReady(t: TestApp, userId: number): Promise<void> {
-  const channels = ['notifications', 'follower', 'shout'].map((type) => `${type}:${userId}`);
-  if (!SERVICES.redisUrl) {
-    const store = t.app.get<RedisStore>(REDIS_STORE);
-    await waitFor(() => channels.every((c) => store.subscribedChannels().includes(c)), {
-      message: 'channels subscribed',
-    });
-    return;
-  }
-  const prefixed = channels.map((channel) => `${t.config.redis.keyPrefix}${channel}`);
-  await waitFor(
-    async () => {
-      const { stdout } = await execFileAsync('redis-cli', [
-        '-u',
-        SERVICES.redisUrl!,
-        'PUBSUB',
-        'NUMSUB',
-        ...prefixed,
-      ]);
-      // Channel and count, alternating.
-      const counts = stdout
-        .trim()
-        .split('\n')
-        .filter((_, i) => i % 2 === 1);
-      return counts.length === channels.length && counts.every((count) => Number(count) >= 1);
-    },
-    { message: 'channels subscribed on Redis' },
-  );
 }
 
 /** Opens a stream and waits for its `connected` event and its subscriptions. */
