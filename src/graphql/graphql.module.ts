@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { formatGraphQLError } from './graphql-error.formatter';
 import { hideSuggestionsPlugin } from './hide-suggestions.plugin';
 import { inputRefusal } from './input-limits';
+import { subscriptionsOverSocketPlugin } from './subscriptions-over-socket.plugin';
 import { complexityLimitPlugin, depthLimitRule, MAX_DOCUMENT_TOKENS } from './query-limits';
 
 /**
@@ -41,6 +42,7 @@ import { complexityLimitPlugin, depthLimitRule, MAX_DOCUMENT_TOKENS } from './qu
           parseOptions: { maxTokens: MAX_DOCUMENT_TOKENS },
           validationRules: [depthLimitRule(config.graphql.maxDepth)],
           plugins: [
+            subscriptionsOverSocketPlugin(),
             complexityLimitPlugin(config.graphql.maxComplexity),
             ...(production ? [hideSuggestionsPlugin()] : []),
           ],

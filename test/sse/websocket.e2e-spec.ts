@@ -237,6 +237,23 @@ describe('GraphQL subscriptions over WebSocket', () => {
         },
       );
 
+      it('refuses the subscription over POST /graphql, saying where it is served', async () => {
+        const author = await registerAuthor(t, 'bearer');
+        const res = await t
+          .http()
+          .post('/graphql')
+          .set('Authorization', `Bearer ${author.token}`)
+          .send({ query: 'subscription { notifications { id } }' });
+        expect(res.status).toBe(400);
+        expect(res.body.data ?? null).toBeNull();
+        expect(res.body.errors).toEqual([
+          expect.objectContaining({
+            message: 'Subscriptions are served over WebSocket at /graphql',
+            extensions: { code: 'BAD_REQUEST' },
+          }),
+        ]);
+      });
+
       it('counts open sockets in /metrics beside SSE streams', async () => {
         const author = await registerAuthor(t, 'bearer');
         const before = await metric(t, 'tessera_ws_open_connections');
