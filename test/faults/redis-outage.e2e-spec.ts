@@ -1,4 +1,5 @@
 import { waitFor } from '../support/wait-for';
+import { closeAllSockets, subscribeNotifications } from '../support/ws-client';
 import {
   deliveredIds,
   type FaultAuthor,
@@ -13,18 +14,20 @@ import {
 } from './support/fault-stack';
 import { reportRow } from './support/fault-report';
 
-// Fault row 1 (docs/RELIABILITY.md, "Fault table"): Redis stops for 5 s while 200 streams are open
-// and requests flow. Requests that need Redis answer 503 fast, the rest keep working, nothing
-// answers 500 or crashes; once Redis is back the app recovers without a restart, and every stream
-// receives every notification stored during the outage: zero lost, zero duplicated.
+// Fault row 1 (docs/RELIABILITY.md, "Fault table"): Redis stops for 5 s while 200 streams and 20
+// WebSocket subscriptions are open and requests flow. Requests that need Redis answer 503 fast, the
+// rest keep working, nothing answers 500 or crashes; once Redis is back the app recovers without a
+// restart, and every stream and socket receives every notification stored during the outage: zero
+// lost, zero duplicated.
 
 const AUTHORS = 20;
 const STREAMS_PER_AUTHOR = 10;
 const OUTAGE_MS = 5_000;
 const STORED_DURING_OUTAGE = 3;
 
-describe('fault row 1: Redis stopped for 5 s under 200 streams and a flow of requests', () => {
+describe('fault row 1: Redis stopped for 5 s under 200 streams, 20 sockets and a flow of requests', () => {
   const row = useFaultStack();
+  afterEach(closeAllSockets);
 
   /** Notifications written while Redis is down, as an instance's fan-out would store them. */
   async function storeWhileDown(author: FaultAuthor, n: number): Promise<number> {
@@ -41,6 +44,16 @@ describe('fault row 1: Redis stopped for 5 s under 200 streams and a flow of req
     const { stack, app } = row;
     const authors = await registerAuthors(app, AUTHORS);
     const streams = await openStreams(app, authors, STREAMS_PER_AUTHOR);
+    // From the start (`after: 0`), so that every notification of the author is expected, however
+    // the subscription's SUBSCRIBE and the first follow interleave.
+    const sockets = authors.map((author) => ({
+      author,
+      subscription: subscribeNotifications(app.url, {
+        params: { token: author.token },
+        after: '0',
+      }),
+    }));
+    await Promise.all(sockets.map(({ subscription }) => subscription.untilAcknowledged()));
     const expected = new Map<number, number[]>(authors.map((author) => [author.id, []]));
 
     // Before: each author is followed once, and each of their streams receives it live.
@@ -137,25 +150,36 @@ describe('fault row 1: Redis stopped for 5 s under 200 streams and a flow of req
         ),
       ),
     );
+    await Promise.all(
+      sockets.map(({ author, subscription }) =>
+        subscription.untilNotifications(stored.get(author.id)!.length, 20_000),
+      ),
+    );
     let lost = 0;
     let duplicated = 0;
     let reconnected = 0;
-    for (const { author, stream } of streams) {
-      const ids = deliveredIds(stream);
-      const want = stored.get(author.id)!;
+    const tally = (ids: number[], want: number[], closed: boolean) => {
       lost += want.filter((id) => !ids.includes(id)).length;
       duplicated += ids.length - new Set(ids).size;
-      if (stream.ended) reconnected++;
+      if (closed) reconnected++;
       expect(ids).toEqual(want);
+    };
+    for (const { author, stream } of streams) {
+      tally(deliveredIds(stream), stored.get(author.id)!, stream.ended);
+    }
+    for (const { author, subscription } of sockets) {
+      const ids = subscription.notifications.map((notification) => Number(notification.id));
+      tally(ids, stored.get(author.id)!, subscription.closedWith !== undefined);
     }
 
     const summary = flow.summary();
-    reportRow('1 Redis stopped 5 s, 200 streams + requests', {
+    reportRow('1 Redis stopped 5 s, 200 streams + 20 sockets + requests', {
       streams: streams.length,
+      sockets: sockets.length,
       storedDuringOutage: AUTHORS * STORED_DURING_OUTAGE,
       lost,
       duplicated,
-      streamsClosed: reconnected,
+      streamsOrSocketsClosed: reconnected,
       firstRefusalMs: refusalMs,
       slowest503Ms: flow.slowest(503),
       recoveryMs,
