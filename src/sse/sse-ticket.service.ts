@@ -17,8 +17,10 @@ const ticketKey = (ticket: string) =>
   `sse_ticket:${createHash('sha256').update(ticket).digest('hex')}`;
 
 /**
- * One-time SSE tickets (README, "Real-time notifications"): for clients that cannot send the cookie or a header to
- * the stream's origin. Stored only by hash; redeeming deletes it (GETDEL), so a ticket works once.
+ * One-time stream tickets (README, "Real-time notifications"): for clients that cannot send the
+ * cookie or a header to the stream's origin, on the SSE stream and in a WebSocket's
+ * `connection_init` alike. Stored only by hash; redeeming deletes it (GETDEL), so a ticket works
+ * once.
  */
 @Injectable()
 export class SseTicketService {

@@ -19,7 +19,10 @@ import { RateLimit } from '../rate-limit/rate-limit.decorator';
 import { SseService } from './sse.service';
 
 export class TicketDto {
-  @ApiProperty({ description: 'single use; pass as ?ticket= to the stream' }) ticket: string;
+  @ApiProperty({
+    description: 'single use; pass as ?ticket= to the stream, or in a WebSocket connection_init',
+  })
+  ticket: string;
   @ApiProperty({ description: 'seconds' }) expires_in: number;
 }
 
