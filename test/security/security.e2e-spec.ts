@@ -7,6 +7,7 @@ import * as input from './attacks/input';
 import * as oauth from './attacks/oauth';
 import * as production from './attacks/production';
 import * as sessions from './attacks/sessions';
+import * as websocket from './attacks/websocket';
 
 /**
  * The standing attack suite: one row per attack, each asserting the refusal and that nothing
@@ -19,6 +20,7 @@ const tables: { area: string; attacks: Attack[] }[] = [
   { area: 'production', attacks: production.attacks },
   { area: 'sessions', attacks: sessions.attacks },
   { area: 'oauth', attacks: oauth.attacks },
+  { area: 'websocket', attacks: websocket.attacks },
 ];
 
 describe('attack table', () => {
