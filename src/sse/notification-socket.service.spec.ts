@@ -70,7 +70,7 @@ describe('NotificationSockets (the lifecycle of a socket)', () => {
       { authenticateSocket: authenticate } as unknown as StreamAuthService,
       registry as unknown as StreamRegistry,
       {} as FeedFollowers,
-      {} as NotificationFeed,
+      { latestId: async () => 41 } as unknown as NotificationFeed,
       {} as StreamMetrics,
       { sse: { heartbeatS: HEARTBEAT_S, maxLifetimeS: LIFETIME_S } } as AppConfig,
     );
@@ -80,7 +80,10 @@ describe('NotificationSockets (the lifecycle of a socket)', () => {
   it('registers an authenticated socket, keeps its slot alive, and frees it when the socket closes', async () => {
     authenticate.mockResolvedValue(identity(3600));
     const socket = new FakeSocket();
-    expect(await connect(socket)).toMatchObject({ identity: { userId: 7, jti: 'jti-1' } });
+    expect(await connect(socket)).toMatchObject({
+      identity: { userId: 7, jti: 'jti-1' },
+      start: 41,
+    });
     expect(registry.added.map((h) => [h.id, h.transport])).toEqual([['slot-1', 'websocket']]);
 
     jest.advanceTimersByTime(HEARTBEAT_S * 1000 * 2);

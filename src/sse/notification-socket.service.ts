@@ -37,6 +37,11 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** One authenticated WebSocket: whose it is, and the subscription it carries, if any. */
 export interface SocketConnection {
   readonly identity: StreamIdentity;
+  /**
+   * The user's newest stored notification when the connection was acknowledged: where a
+   * subscription without `after` starts, so that nothing stored after the ack is missed.
+   */
+  readonly start: number;
   follower?: FeedFollower;
 }
 
@@ -84,7 +89,14 @@ export class NotificationSockets {
       if (slotId === null) {
         return refuse(socket, SocketCloseCode.tooMany, 'Too many open streams for this user');
       }
-      return this.register(socket, identity, slotId);
+      let start: number;
+      try {
+        start = await this.feed.latestId(identity.userId);
+      } catch (error) {
+        this.registry.remove({ id: slotId, userId: identity.userId });
+        throw error;
+      }
+      return this.register(socket, { identity, start }, slotId);
     } catch (error) {
       if (dependencyFailureOf(error)) {
         return refuse(
@@ -98,11 +110,15 @@ export class NotificationSockets {
     }
   }
 
-  private register(socket: WebSocket, identity: StreamIdentity, slotId: string): SocketConnection {
+  private register(
+    socket: WebSocket,
+    connection: SocketConnection,
+    slotId: string,
+  ): SocketConnection {
+    const { identity } = connection;
     const { userId, jti } = identity;
     const { heartbeatS, maxLifetimeS } = this.config.sse;
     const slot = { id: slotId, userId };
-    const connection: SocketConnection = { identity };
     const handle: StreamHandle = {
       id: slotId,
       userId,
@@ -146,7 +162,8 @@ export class NotificationSockets {
 
   /**
    * The `notifications` subscription of a connection: from `after` when given (what was stored
-   * after it is replayed first), else from the newest stored notification. One per connection.
+   * after it is replayed first), else from the newest stored notification when the connection was
+   * acknowledged. One per connection.
    */
   async follow(
     connection: SocketConnection | undefined,
@@ -162,7 +179,7 @@ export class NotificationSockets {
       throw new BadRequestException('This connection already has a notifications subscription');
     }
     const { userId } = connection.identity;
-    const position = after != null ? Number(after) : await this.feed.latestId(userId);
+    const position = after != null ? Number(after) : connection.start;
     const queue = new NotificationQueue();
     const follower = this.followers.follow(userId, position, (raw, id) => {
       // A subscription carries Notification objects: what other processes publish without being

@@ -8,6 +8,7 @@ import { waitFor } from '../support/wait-for';
 import {
   closeAllSockets,
   initRaw,
+  NOTIFICATIONS_SUBSCRIPTION,
   type ProtocolMessage,
   RawSocket,
   socketUrl,
@@ -218,6 +219,26 @@ describe('GraphQL subscriptions over WebSocket', () => {
         const live = await notify(t, author.authorId, { n: 'new' });
         await subscription.untilNotifications(1);
         expect(subscription.notifications.map((n) => n.id)).toEqual([live.id]);
+      });
+
+      it('delivers what was stored between the ack and the subscribe message, with no `after`', async () => {
+        const author = await registerAuthor(t, 'bearer');
+        await notify(t, author.authorId, { n: 'before the ack' });
+        const socket = await initRaw(t.baseUrl, { token: author.token });
+        expect(socket.messages).toEqual([{ type: 'connection_ack' }]);
+        const between = await notify(t, author.authorId, { n: 'after the ack' });
+
+        socket.send({
+          id: '1',
+          type: 'subscribe',
+          payload: { query: NOTIFICATIONS_SUBSCRIPTION, variables: {} },
+        });
+        const next = await socket.untilMessage(isType('next'), 'the notification');
+        expect(next).toMatchObject({
+          id: '1',
+          payload: { data: { notifications: { id: between.id } } },
+        });
+        expect(socket.messages.filter(isType('next'))).toHaveLength(1);
       });
 
       it.each([['abc'], ['-1'], ['1'.repeat(16)]])(
