@@ -1,4 +1,4 @@
-import { type StreamNotification, TesseraStream } from './tessera-stream.js';
+import { type StreamNotification, type StreamTransport, TesseraStream } from './tessera-stream.js';
 
 /** The API's origin: `?api=` (the page may live on another origin), else this page's own. */
 const api = new URLSearchParams(location.search).get('api') ?? location.origin;
@@ -87,8 +87,15 @@ function signedIn(profile: { id: number; name: string | null; email: string }): 
   $('who').textContent = `${who} (#${profile.id})`;
   $('sign-in').hidden = true;
   $('app').hidden = false;
+  openStream();
+}
+
+/** Starts the stream over the transport the switch shows, from `lastEventId` if given. */
+function openStream(lastEventId = ''): void {
+  const transport = $<HTMLSelectElement>('transport').value as StreamTransport;
   stream = new TesseraStream({
-    url: `${api}/sse/notifications`,
+    transport,
+    url: transport === 'websocket' ? `${api}/graphql` : `${api}/sse/notifications`,
     onNotification: show,
     onStatus: (status) => {
       $('status').textContent = status;
@@ -96,6 +103,7 @@ function signedIn(profile: { id: number; name: string | null; email: string }): 
     },
     onSignedOut: signedOut,
   });
+  stream.lastEventId = lastEventId;
   stream.start();
 }
 
@@ -177,6 +185,21 @@ function finishProviderSignIn(): boolean {
 }
 
 $('api').textContent = api;
+
+// The transport: `?transport=websocket`, else SSE. Switching it moves a running stream over, on
+// from the last notification shown, and keeps the choice in the address for a reload.
+$<HTMLSelectElement>('transport').value =
+  new URLSearchParams(location.search).get('transport') === 'websocket' ? 'websocket' : 'sse';
+$<HTMLSelectElement>('transport').addEventListener('change', (event) => {
+  const transport = (event.target as HTMLSelectElement).value;
+  const url = new URL(location.href);
+  url.searchParams.set('transport', transport);
+  history.replaceState(history.state, '', url);
+  if (!stream) return;
+  const { lastEventId } = stream;
+  stream.stop();
+  openStream(lastEventId);
+});
 
 $<HTMLFormElement>('sign-in-form').addEventListener('submit', async (event) => {
   event.preventDefault();
