@@ -1,23 +1,37 @@
 import { request } from 'node:http';
+import WebSocket, { type RawData } from 'ws';
 import { nowMs } from '../support/latency';
 
 /**
- * The SSE load process of `npm run bench`: opens many streams and reports, over IPC, when each one
- * opened (its first `data:` event), when each message that carries `sent_at` arrived, and when a
- * stream ended. It runs apart from the server it loads, so that neither pays for the other's CPU.
+ * The stream load process of `npm run bench`: opens many SSE streams or GraphQL WebSockets and
+ * reports, over IPC, when each one opened (an SSE stream's first `data:` event, a socket's
+ * `connection_ack`), when each message that carries `sent_at` arrived, and when a stream ended. It
+ * runs apart from the server it loads, so that neither pays for the other's CPU.
  *
  * Requests (parent → child):
- *   { op: 'open', streams: { url, headers }[], inFlight } → { op: 'opened', openMs[], failures[], elapsedMs }
+ *   { op: 'open', streams: StreamSpec[], inFlight } → { op: 'opened', openMs[], failures[], elapsedMs }
  *   { op: 'collect', count, deadlineMs, type? } → { op: 'collected', latencies[], lastAt, timedOut }
  *     (the next `count` messages after the first, from the last collect on, of `type` when given;
  *     a latency is receipt minus the message's `sent_at`, NaN without one)
  *   { op: 'close-all' } → { op: 'closed-all' }
  * Events (child → parent): { op: 'ended', index, at, lastType }
  */
-interface StreamSpec {
+/** An SSE stream: GET `url` with `headers`. */
+interface SseSpec {
+  transport?: 'sse';
   url: string;
   headers: Record<string, string>;
 }
+/**
+ * A `graphql-transport-ws` socket on `url` (ws://…/graphql), authenticated by `token` in
+ * `connection_init`, with one `notifications` subscription sent once acknowledged.
+ */
+interface SocketSpec {
+  transport: 'ws';
+  url: string;
+  token: string;
+}
+type StreamSpec = SseSpec | SocketSpec;
 type Request =
   | { op: 'open'; streams: StreamSpec[]; inFlight: number }
   | { op: 'collect'; count: number; deadlineMs: number; type?: string }
@@ -53,6 +67,10 @@ function received(receipt: Receipt): void {
 }
 
 function openOne(index: number, spec: StreamSpec): Promise<number> {
+  return spec.transport === 'ws' ? openSocket(index, spec) : openStream(index, spec);
+}
+
+function openStream(index: number, spec: SseSpec): Promise<number> {
   const started = nowMs();
   return new Promise((resolve, reject) => {
     let opened = false;
@@ -103,6 +121,67 @@ function openOne(index: number, spec: StreamSpec): Promise<number> {
     });
     open.add(req);
     req.end();
+  });
+}
+
+const SUBSCRIBE = JSON.stringify({
+  id: '1',
+  type: 'subscribe',
+  payload: {
+    query: 'subscription { notifications { id type action entity payload createdAt } }',
+  },
+});
+/** A message of the protocol, as far as this client reads it. */
+interface ProtocolMessage {
+  type: string;
+  payload?: { data?: { notifications?: { type: string; payload: string } } };
+}
+let subscriptionErrorReported = false;
+
+function openSocket(index: number, spec: SocketSpec): Promise<number> {
+  const started = nowMs();
+  return new Promise((resolve, reject) => {
+    let opened = false;
+    let lastType = '';
+    // The server declines compression; not offering it saves the negotiation.
+    const socket = new WebSocket(spec.url, 'graphql-transport-ws', { perMessageDeflate: false });
+    const handle = { destroy: () => socket.terminate() };
+    open.add(handle);
+    socket.on('open', () => {
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { token: spec.token } }));
+    });
+    socket.on('message', (data: RawData) => {
+      const at = nowMs();
+      const message = JSON.parse(data.toString()) as ProtocolMessage;
+      if (message.type === 'connection_ack') {
+        opened = true;
+        resolve(at - started);
+        socket.send(SUBSCRIBE);
+      } else if (message.type === 'ping') {
+        socket.send('{"type":"pong"}');
+      } else if (message.type === 'next' && message.payload?.data?.notifications) {
+        const notification = message.payload.data.notifications;
+        lastType = notification.type;
+        const sentAt = (JSON.parse(notification.payload) as { sent_at?: number }).sent_at;
+        received({ latency: at - (sentAt ?? Number.NaN), at, type: lastType });
+      } else if (message.type !== 'pong') {
+        // The subscription failed or ended: said once, as thousands of sockets would repeat it.
+        if (!subscriptionErrorReported) {
+          subscriptionErrorReported = true;
+          process.stderr.write(`ws-clients: subscription ended: ${data.toString()}\n`);
+        }
+        socket.close();
+      }
+    });
+    // Its message (a refused upgrade's status) says more than the 1006 close that follows it.
+    socket.on('error', (error) => {
+      if (!opened) reject(error);
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      open.delete(handle);
+      if (!opened) return reject(new Error(`closed ${code} ${reason.toString()}`));
+      send({ op: 'ended', index, at: nowMs(), lastType });
+    });
   });
 }
 
@@ -160,7 +239,7 @@ process.on('message', (message: Request) => {
   if (message.op === 'open') void openAll(message.streams, message.inFlight);
   else if (message.op === 'collect') void collect(message.count, message.deadlineMs, message.type);
   else if (message.op === 'close-all') {
-    for (const req of open) req.destroy();
+    for (const stream of open) stream.destroy();
     open.clear();
     send({ op: 'closed-all' });
   }

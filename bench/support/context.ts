@@ -1,4 +1,5 @@
 import { type BenchUser, inParallel, registerUser } from './bench-users';
+import { COLLECTABLE_NODE_ARGS } from './processes';
 import type { BenchServices } from './services';
 import { startTessera, type TesseraServer } from './tessera';
 
@@ -10,8 +11,13 @@ export interface BenchContext {
   /** Streams for the SSE capacity and latency rows. */
   streams: number;
   services: BenchServices;
-  /** The run's main instance (BCRYPT_ROUNDS=4, so that thousands of bench authors register fast). */
+  /**
+   * The run's main instance (BCRYPT_ROUNDS=4, so that thousands of bench authors register fast),
+   * its garbage collectable for the RSS rows.
+   */
   tessera: () => Promise<TesseraServer>;
+  /** Another instance with the main one's settings, on the same services; the caller stops it. */
+  newTessera: () => Promise<TesseraServer>;
   /** A new author, registered on the main instance through POST /auth/register. */
   newUser: () => Promise<BenchUser>;
   /** The first `count` of the run's pool of authors (registered as above when the pool is short). */
@@ -26,7 +32,8 @@ export function createContext(
 ): BenchContext {
   let main: Promise<TesseraServer> | undefined;
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-  const tessera = () => (main ??= startTessera(services, { BCRYPT_ROUNDS: '4' }));
+  const newTessera = () => startTessera(services, { BCRYPT_ROUNDS: '4' }, COLLECTABLE_NODE_ARGS);
+  const tessera = () => (main ??= newTessera());
   const newUsers = async (count: number) => {
     const { url } = await tessera();
     const started = Date.now();
@@ -40,6 +47,7 @@ export function createContext(
     ...settings,
     services,
     tessera,
+    newTessera,
     newUser: async () => (await newUsers(1))[0],
     users: async (count) => {
       if (pool.length < count) pool.push(...(await newUsers(count - pool.length)));

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 /**
  * A free port below the ephemeral range (32768+): a server started here may start an embedded
@@ -81,6 +82,37 @@ export function cpuMsOf(pid: number): number {
   // The command name (field 2) may hold spaces; the fields after it are plain numbers.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Node options of a server whose garbage `collectGarbage` collects (see gc-on-signal.ts). */
+export const COLLECTABLE_NODE_ARGS = [
+  '--expose-gc',
+  '--require',
+  join(process.cwd(), 'dist/bench/support/gc-on-signal.js'),
+];
+
+/** Full collections in a child started with COLLECTABLE_NODE_ARGS; resolves once they are done. */
+export function collectGarbage(child: Child, deadlineMs = 10_000): Promise<void> {
+  const stderr = child.process.stderr!;
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      stderr.off('data', onData);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onData = (chunk: string) => {
+      buffer += chunk;
+      if (buffer.includes('bench: garbage collected\n')) finish();
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`no garbage collection within ${deadlineMs} ms:\n${child.stderr()}`)),
+      deadlineMs,
+    );
+    stderr.on('data', onData);
+    child.process.kill('SIGUSR2');
+  });
 }
 
 /** Polls `url` until it answers 200, the child exits, or the deadline passes. */

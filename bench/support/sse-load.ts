@@ -1,9 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 
-export interface StreamSpec {
-  url: string;
-  headers: Record<string, string>;
-}
+/** An SSE stream (GET `url` with `headers`), or a GraphQL WebSocket (see bench/load/sse-clients.ts). */
+export type StreamSpec =
+  | { transport?: 'sse'; url: string; headers: Record<string, string> }
+  | { transport: 'ws'; url: string; token: string };
 export interface Opened {
   openMs: number[];
   failures: string[];
@@ -20,7 +20,10 @@ export interface Ended {
   lastType: string;
 }
 
-/** The parent's side of `bench/load/sse-clients.ts`, a separate process that holds the streams. */
+/**
+ * The parent's side of `bench/load/sse-clients.ts`, a separate process that holds the streams (and
+ * sockets).
+ */
 export class SseLoad {
   private readonly waiting = new Map<
     string,
