@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { type Server as HttpServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   type BeforeApplicationShutdown,
@@ -115,7 +115,7 @@ export class NotificationSocketServer implements OnApplicationBootstrap, BeforeA
     this.wss.on('connection', (socket: WebSocket, request: Request) =>
       this.serve(server, socket, request),
     );
-    const http = this.adapterHost.httpAdapter.getHttpServer() as import('node:http').Server;
+    const http = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(req, socket, head),
     );
