@@ -161,7 +161,7 @@ describe('NotificationSockets (the lifecycle of a socket)', () => {
     authenticate.mockResolvedValue(identity(3600));
     const socket = new FakeSocket();
     socket.readyState = 3;
-    await connect(socket);
+    expect(await connect(socket)).toBeNull();
     expect(registry.added).toEqual([]);
     expect(registry.removed).toEqual(['slot-1']);
   });

@@ -73,8 +73,8 @@ export class NotificationSockets {
   ) {}
 
   /**
-   * Authenticates `connection_init` and registers the socket; null when it was refused, the socket
-   * then being closed with the code that says why.
+   * Authenticates `connection_init` and registers the socket; null when it was refused (the socket
+   * then being closed with the code that says why) or the client left meanwhile.
    */
   async connect(
     socket: WebSocket,
@@ -114,7 +114,7 @@ export class NotificationSockets {
     socket: WebSocket,
     connection: SocketConnection,
     slotId: string,
-  ): SocketConnection {
+  ): SocketConnection | null {
     const { identity } = connection;
     const { userId, jti } = identity;
     const { heartbeatS, maxLifetimeS } = this.config.sse;
@@ -153,7 +153,7 @@ export class NotificationSockets {
     // The client may have left while it was being authenticated.
     if (socket.readyState !== socket.OPEN) {
       teardown();
-      return connection;
+      return null;
     }
     socket.once('close', teardown);
     this.registry.add(handle);
