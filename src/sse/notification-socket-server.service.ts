@@ -85,6 +85,8 @@ export class NotificationSocketServer implements OnApplicationBootstrap, BeforeA
   ) {}
 
   onApplicationBootstrap(): void {
+    // An application context (the CLI) has no HTTP server to serve sockets on.
+    if (!this.adapterHost.httpAdapter) return;
     const { schema } = this.schemaHost;
     const maxDepth = this.config.graphql.maxDepth;
     const server = makeServer<SocketCredentials, SocketExtra>({
