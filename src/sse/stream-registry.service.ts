@@ -35,9 +35,9 @@ const userStreamsKey = (userId: number) => `sse_user_streams:${userId}`;
 
 /**
  * The streams open on this instance, SSE responses and WebSockets alike, and the bookkeeping shared
- * with the others: a per-user count across instances and transports (each stream holds a key that its heartbeat keeps alive, so a crashed instance's
- * streams stop counting on their own), closing the streams of a session revoked anywhere, and
- * `reconnect` to every stream at shutdown.
+ * with the others: a per-user count across instances and transports (each stream holds a key that
+ * its heartbeat keeps alive, so a crashed instance's streams stop counting on their own), closing
+ * the streams of a session revoked anywhere, and `reconnect` to every stream at shutdown.
  *
  * A revocation reaches it on `session:revoked` (one subscription per instance, within a second).
  * Pub/sub is at-most-once, so every SSE_SESSION_RECHECK_S the registry also looks up the sessions
