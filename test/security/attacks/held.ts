@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import type { Response } from 'supertest';
 import {
   login,
@@ -12,6 +12,7 @@ import { openRawStream, type RawStream } from '../../support/sse-client';
 import type { TestApp } from '../../support/test-app';
 import { waitFor } from '../../support/wait-for';
 import type { Attack, AttackContext } from '../attack';
+import { appSecret, claimsOf, hs256, nowSeconds, segment } from '../forged-tokens';
 
 // What the outside review tried and found refused. Each row sends the attack over HTTP as an
 // outsider would, asserts the exact refusal, and reads back what the attack meant to change.
@@ -55,31 +56,6 @@ function graphql(t: TestApp, token: string, query: string, variables: Data = {})
 }
 
 // ---------------------------------------------------------------- forged and dead session tokens
-
-interface Claims {
-  user_id: number;
-  username: string;
-  iat: number;
-  exp: number;
-  jti: string;
-}
-
-const segment = (value: object) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-const claimsOf = (jwt: string): Claims =>
-  JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-function hs256(secret: string, claims: object, header: object = { alg: 'HS256', typ: 'JWT' }) {
-  const input = `${segment(header)}.${segment(claims)}`;
-  return `${input}.${createHmac('sha256', secret).update(input, 'utf8').digest('base64url')}`;
-}
-
-/** The test app's JWT secret (generated under its DATA_DIR), for tokens the app itself could have issued. */
-function appSecret(t: TestApp): string {
-  const { secret } = t.config.jwt;
-  if (!secret) throw new Error('the attack rows expect the HS256 test configuration');
-  return secret;
-}
 
 const jwtVictim = once((ctx) => registerAuthor(ctx.app, 'bearer'));
 

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { MAX_DOCUMENT_NESTING } from '../../../src/graphql/input-limits';
 import { MAX_DOCUMENT_TOKENS } from '../../../src/graphql/query-limits';
@@ -21,6 +21,7 @@ import {
   type UpgradeOptions,
 } from '../../support/ws-client';
 import type { Attack, AttackContext } from '../attack';
+import { appSecret, claimsOf, hs256, nowSeconds, segment } from '../forged-tokens';
 
 // GraphQL subscriptions over WebSocket (README, "Real time over WebSocket"), attacked by hand with
 // a raw graphql-transport-ws client: a foreign page riding the victim's cookie, credentials in the
@@ -44,20 +45,39 @@ function once<T>(make: (ctx: AttackContext) => Promise<T>): (ctx: AttackContext)
 /** CORS_ORIGINS, so that a listed origin may use the cookie; a trusted proxy for the IP rows. */
 const proxiedApp = once((ctx) => ctx.boot({ CORS_ORIGINS: CORS_ALLOWED, TRUST_PROXY: 'true' }));
 
-/** A row whose sockets are all closed when it ends, whatever happened. */
-function row(name: string, run: (ctx: AttackContext) => Promise<void>): Attack {
+type RowBody = (t: TestApp, before: number, ctx: AttackContext) => Promise<void>;
+
+/**
+ * A row on the app `appOf` gives. It gets the number of sockets open at rest before it; when it
+ * ends, its sockets are closed (whatever happened), and it passes only if that number is back and
+ * a genuine subscriber is still served.
+ */
+function rowOn(
+  appOf: (ctx: AttackContext) => TestApp | Promise<TestApp>,
+  name: string,
+  run: RowBody,
+): Attack {
   return {
     name,
     status: 'held',
     run: async (ctx) => {
+      const t = await appOf(ctx);
+      const before = await openSocketsAtRest(t);
       try {
-        await run(ctx);
+        await run(t, before, ctx);
       } finally {
         closeAllSockets();
       }
+      await untilOpenSockets(t, before);
+      await expectStillServing(t);
     },
   };
 }
+
+/** A row on the suite's app. */
+const row = (name: string, run: RowBody) => rowOn((ctx) => ctx.app, name, run);
+/** A row on the app with CORS_ORIGINS and a trusted proxy. */
+const proxiedRow = (name: string, run: RowBody) => rowOn(proxiedApp, name, run);
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const isType = (type: string) => (message: ProtocolMessage) =>
@@ -185,10 +205,8 @@ const victimOfCrossSite = once(async (ctx) => registerAuthor(await proxiedApp(ct
 
 const hijackingAttacks: Attack[] = [
   ...CROSS_SITE.map(([label, headers, origin]) =>
-    row(`CSWSH: the victim's cookie on an upgrade with ${label}`, async (ctx) => {
-      const t = await proxiedApp(ctx);
+    proxiedRow(`CSWSH: the victim's cookie on an upgrade with ${label}`, async (t, before, ctx) => {
       const victim = await victimOfCrossSite(ctx);
-      const before = await openSocketsAtRest(t);
 
       const socket = new RawSocket(socketUrl(t.baseUrl), { cookie: victim.cookie, headers });
       await expectUpgradeRefused(socket, 403, `Origin ${origin} is not allowed`);
@@ -202,16 +220,12 @@ const hijackingAttacks: Attack[] = [
       });
       expect(own.messages).toEqual([ACK]);
       own.close();
-      await untilOpenSockets(t, before);
-      await expectStillServing(t);
     }),
   ),
-  row(
+  proxiedRow(
     "CSWSH: the victim's cookie on an upgrade with neither Origin nor Referer (4401, no ack)",
-    async (ctx) => {
-      const t = await proxiedApp(ctx);
+    async (t, before, ctx) => {
       const victim = await victimOfCrossSite(ctx);
-      const before = await openSocketsAtRest(t);
 
       // The upgrade is not refused (a native client sends no Origin), but the cookie is not read.
       for (const payload of [undefined, {}]) {
@@ -225,7 +239,6 @@ const hijackingAttacks: Attack[] = [
       const profile = await t.http().get('/auth/profile').set('Cookie', victim.cookie!);
       expect(profile.status).toBe(200);
       expect(profile.body.id).toBe(victim.authorId);
-      await expectStillServing(t);
     },
   ),
 ];
@@ -235,11 +248,9 @@ const hijackingAttacks: Attack[] = [
 const urlAttacks: Attack[] = [
   row(
     'credentials in the URL: ?token=, ?access_token=, ?ticket=, ?authorization= with an absent or empty connection_init payload',
-    async (ctx) => {
-      const t = ctx.app;
+    async (t, before) => {
       const victim = await registerAuthor(t, 'bearer');
       const ticket = await ticketFor(t, victim.token!);
-      const before = await openSocketsAtRest(t);
       const queries: [string, string][][] = [
         [['token', victim.token!]],
         [['access_token', victim.token!]],
@@ -270,17 +281,13 @@ const urlAttacks: Attack[] = [
       expect(await metric(t, WS_OPEN)).toBe(before + 1);
       await expectUnauthorized(await initRaw(t.baseUrl, { ticket }));
       own.close();
-      await untilOpenSockets(t, before);
-      await expectStillServing(t);
     },
   ),
-  row('an upgrade on a path other than /graphql (404, no socket)', async (ctx) => {
-    const t = ctx.app;
+  row('an upgrade on a path other than /graphql (404, no socket)', async (t) => {
     for (const path of ['/', '/graphql/', '/GRAPHQL', '/sse/notifications', '/api/graphql']) {
       const socket = new RawSocket(socketUrl(t.baseUrl, path));
       await expectUpgradeRefused(socket, 404, 'Not Found');
     }
-    await expectStillServing(t);
   }),
 ];
 
@@ -289,10 +296,8 @@ const urlAttacks: Attack[] = [
 const ticketAttacks: Attack[] = [
   row(
     'a ticket replayed while its first socket is open (4401, the first socket unharmed)',
-    async (ctx) => {
-      const t = ctx.app;
+    async (t, before) => {
       const victim = await registerAuthor(t, 'bearer');
-      const before = await openSocketsAtRest(t);
       const ticket = await ticketFor(t, victim.token!);
       const first = subscribeNotifications(t.baseUrl, { params: { ticket } });
       await first.untilAcknowledged();
@@ -308,16 +313,12 @@ const ticketAttacks: Attack[] = [
       expect((await first.untilNotifications(1)).map((n) => n.id)).toEqual([stored.id]);
       expect(first.closedWith).toBeUndefined();
       first.close();
-      await untilOpenSockets(t, before);
-      await expectStillServing(t);
     },
   ),
-  row(
+  proxiedRow(
     'a ticket presented from another client IP (X-Forwarded-For behind TRUST_PROXY): 4401, and spent',
-    async (ctx) => {
-      const t = await proxiedApp(ctx);
+    async (t, before) => {
       const victim = await registerAuthor(t, 'bearer');
-      const before = await openSocketsAtRest(t);
       const home = { 'X-Forwarded-For': '198.51.100.7' };
       const elsewhere = { 'X-Forwarded-For': '203.0.113.9' };
       const ticket = await ticketFor(t, victim.token!, home);
@@ -333,8 +334,6 @@ const ticketAttacks: Attack[] = [
       const own = await initRaw(t.baseUrl, { ticket: fresh }, { headers: home });
       expect(own.messages).toEqual([ACK]);
       own.close();
-      await untilOpenSockets(t, before);
-      await expectStillServing(t);
     },
   ),
 ];
@@ -344,8 +343,7 @@ const ticketAttacks: Attack[] = [
 const identityAttacks: Attack[] = [
   row(
     "another user's notifications: A's token with B's id in connection_init, a userId argument, a replay from before B's notification",
-    async (ctx) => {
-      const t = ctx.app;
+    async (t) => {
       const a = await registerAuthor(t, 'bearer');
       const b = await registerAuthor(t, 'bearer');
       const bStored = await notify(t, b.authorId, { for: 'B', n: 0 });
@@ -392,42 +390,16 @@ const identityAttacks: Attack[] = [
       expect(JSON.parse(received[0].payload)).toEqual({ for: 'A', n: 1 });
       expect(raw.messages.filter(isType('next'))).toEqual([]);
       expect(aSocket.errors).toEqual([]);
-      await expectStillServing(t);
     },
   ),
 ];
 
 // ------------------------------------------------------------------- forged and tampered tokens
 
-interface Claims {
-  user_id: number;
-  username: string;
-  iat: number;
-  exp: number;
-  jti: string;
-}
-
-const segment = (value: object) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-const claimsOf = (jwt: string): Claims =>
-  JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-function hs256(secret: string, claims: object, header: object = { alg: 'HS256', typ: 'JWT' }) {
-  const input = `${segment(header)}.${segment(claims)}`;
-  return `${input}.${createHmac('sha256', secret).update(input, 'utf8').digest('base64url')}`;
-}
-
-function appSecret(t: TestApp): string {
-  const { secret } = t.config.jwt;
-  if (!secret) throw new Error('the attack rows expect the HS256 test configuration');
-  return secret;
-}
-
 const tokenAttacks: Attack[] = [
   row(
     'forged session tokens in connection_init and in the cookie: alg none, a wrong signature, a tampered user_id, expired',
-    async (ctx) => {
-      const t = ctx.app;
+    async (t, before) => {
       const victim = await registerAuthor(t, 'bearer');
       const attacker = await registerAuthor(t, 'bearer');
       const claims = claimsOf(victim.token!);
@@ -453,7 +425,6 @@ const tokenAttacks: Attack[] = [
         ],
         ['a token that is not a JWT', 'not.a.jwt'],
       ];
-      const before = await openSocketsAtRest(t);
       const ownOrigin = new URL(t.baseUrl).origin;
       for (const [label, token] of forged) {
         const byToken = await initRaw(t.baseUrl, { token });
@@ -479,7 +450,6 @@ const tokenAttacks: Attack[] = [
       const genuine = hs256(appSecret(t), { ...claims, iat: now, exp: now + 3600 });
       const own = await acknowledged(t, genuine);
       own.close();
-      await expectStillServing(t);
     },
   ),
 ];
@@ -518,10 +488,8 @@ function subscribe(socket: RawSocket, id: string, query: string, variables?: obj
 const protocolAttacks: Attack[] = [
   row(
     'a 1 MiB message before connection_init and after the ack, and 32 KiB in 1 KiB fragments (1009)',
-    async (ctx) => {
-      const t = ctx.app;
+    async (t, before) => {
       const author = await registerAuthor(t, 'bearer');
-      const before = await openSocketsAtRest(t);
 
       const early = new RawSocket(socketUrl(t.baseUrl));
       await early.untilOpen();
@@ -555,16 +523,12 @@ const protocolAttacks: Attack[] = [
       await edge.untilMessage(isType('pong'), 'pong to a 16 KiB ping');
       edge.send(pingOf(MAX_MESSAGE_BYTES + 1));
       await expectClosed(edge, 1009);
-      await untilOpenSockets(t, before);
-      await expectStillServing(t);
     },
   ),
   row(
     'unparsable and wrongly shaped messages: not JSON, {"type":"subscribe"} without id or payload, an unknown type, an array, a number (4400)',
-    async (ctx) => {
-      const t = ctx.app;
+    async (t, before) => {
       const author = await registerAuthor(t, 'bearer');
-      const before = await openSocketsAtRest(t);
       const garbage = [
         'not json',
         '{"type":"connection_init"',
@@ -597,15 +561,11 @@ const protocolAttacks: Attack[] = [
       }
       await untilOpenSockets(t, before);
       expect(await slotsOf(t, author.authorId)).toBe(0);
-      await expectStillServing(t);
     },
   ),
   row(
     'frames no client sends: binary garbage (4400), connection_init with a forged token as a binary frame (4401), invalid UTF-8 text (1007)',
-    async (ctx) => {
-      const t = ctx.app;
-      const before = await openSocketsAtRest(t);
-
+    async (t, before) => {
       const binary = new RawSocket(socketUrl(t.baseUrl));
       await binary.untilOpen();
       binary.socket.send(randomBytes(64), { binary: true });
@@ -634,15 +594,12 @@ const protocolAttacks: Attack[] = [
       expect(legacy.opened).toBe(false);
 
       expect(await metric(t, WS_OPEN)).toBe(before);
-      await expectStillServing(t);
     },
   ),
   row(
     'protocol order: subscribe before the ack (4401), a second connection_init after the ack and right behind the first (4429)',
-    async (ctx) => {
-      const t = ctx.app;
+    async (t) => {
       const author = await registerAuthor(t, 'bearer');
-      const before = await openSocketsAtRest(t);
 
       const early = new RawSocket(socketUrl(t.baseUrl));
       await early.untilOpen();
@@ -667,13 +624,11 @@ const protocolAttacks: Attack[] = [
       // authenticated: the slot it took was given back, and no socket is counted.
       await expectStillServing(t);
       expect(await slotsOf(t, author.authorId)).toBe(0);
-      await untilOpenSockets(t, before);
     },
   ),
   row(
     `documents past the limits of POST /graphql: over ${MAX_DOCUMENT_TOKENS} tokens, nested over ${MAX_DOCUMENT_NESTING} levels, deep or __proto__ variables, a NUL (error, socket open)`,
-    async (ctx) => {
-      const t = ctx.app;
+    async (t) => {
       const author = await registerAuthor(t, 'bearer');
       const socket = await acknowledged(t, author.token!);
       const { maxDepth } = t.config.graphql;
@@ -771,17 +726,15 @@ const protocolAttacks: Attack[] = [
       )) as { payload: { data: { notifications: { id: string } } } };
       expect(next.payload.data.notifications.id).toBe(stored.id);
       expect(socket.messages.filter(isType('next'))).toHaveLength(1);
-      await expectStillServing(t);
     },
   ),
   row(
     'queries and mutations over the socket: me, updateProfile, a mutation chosen by operationName (error, nothing run)',
-    async (ctx) => {
-      const t = ctx.app;
+    async (t) => {
       const author = await registerAuthor(t, 'bearer');
       const profile = async () =>
         (await t.http().get('/auth/profile').set(bearer(author.token!)).expect(200)).body;
-      const before = await profile();
+      const profileBefore = await profile();
       const socket = await acknowledged(t, author.token!);
       const onlySubscriptions = {
         message:
@@ -804,16 +757,13 @@ const protocolAttacks: Attack[] = [
       }
       expect(socket.messages.filter(isType('next'))).toEqual([]);
       expect(socket.closedWith).toBeUndefined();
-      expect(await profile()).toEqual(before);
-      await expectStillServing(t);
+      expect(await profile()).toEqual(profileBefore);
     },
   ),
   row(
     'messages only a server sends (connection_ack, next, error), before connection_init and after the ack (4400)',
-    async (ctx) => {
-      const t = ctx.app;
+    async (t) => {
       const author = await registerAuthor(t, 'bearer');
-      const before = await openSocketsAtRest(t);
       const serverMessages = [
         { type: 'connection_ack' },
         { type: 'next', id: '1', payload: { data: { notifications: { id: '1' } } } },
@@ -831,15 +781,11 @@ const protocolAttacks: Attack[] = [
         await expectClosed(late, 4400);
         expect(late.messages).toEqual([ACK]);
       }
-      await untilOpenSockets(t, before);
-      await expectStillServing(t);
     },
   ),
   row(
     '200 sockets that connect and never send connection_init (all 4408, nothing left behind)',
-    async (ctx) => {
-      const t = ctx.app;
-      const before = await openSocketsAtRest(t);
+    async (t, before) => {
       const connectionsBefore = await serverConnections(t);
       const idle = Array.from({ length: 200 }, () => new RawSocket(socketUrl(t.baseUrl)));
       await Promise.all(idle.map((socket) => socket.untilOpen(10_000)));
@@ -858,7 +804,6 @@ const protocolAttacks: Attack[] = [
       await waitFor(async () => (await serverConnections(t)) <= connectionsBefore + 5, {
         message: 'the idle sockets’ connections gone',
       });
-      await expectStillServing(t);
     },
   ),
 ];
