@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { newRegistration, registerAuthor } from '../support/auth';
 import {
   describeInChromium,
   launchChromium,
   recordStream,
+  saveScreenshot,
   startProxy,
   type Proxy,
 } from '../support/browser';
@@ -148,11 +148,7 @@ describeInChromium('Browser: the demo signs in with a provider (issue #13)', () 
       `${follower.body.author.name} started following you`,
     );
 
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    expect(readFileSync(SCREENSHOT).subarray(0, 8)).toEqual(
-      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    );
+    await saveScreenshot(page, SCREENSHOT);
   });
 
   it('a refused sign-in comes back as a readable error on the sign-in form, the query cleared', async () => {

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, connect, type Socket } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 // Real Chromium for the browser suite (issue #7): Debian's /usr/bin/chromium driven by
@@ -160,4 +160,13 @@ export async function submitSignIn(page: Page, email: string, password: string):
   await page.fill('#sign-in-form input[name=email]', email);
   await page.fill('#sign-in-form input[name=password]', password);
   await page.click('#sign-in-form button[type=submit]');
+}
+
+/** Saves a full-page screenshot (a PNG, checked by its signature) for people to look at. */
+export async function saveScreenshot(page: Page, path: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  await page.screenshot({ path, fullPage: true });
+  expect(readFileSync(path).subarray(0, 8)).toEqual(
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  );
 }
